@@ -1,0 +1,66 @@
+// Package fal is a Go client for fal.ai, the hosted service that runs
+// generative models (image, video, audio, LLM) behind one HTTP API.
+//
+// # Quick start
+//
+//	c, err := fal.NewClient() // credentials from FAL_KEY etc., resolved on first use
+//	if err != nil { ... }
+//	res, err := c.Run(ctx, "fal-ai/flux/schnell", map[string]any{"prompt": "a lighthouse at dusk"})
+//	if err != nil { ... }
+//	var out struct{ Images []struct{ URL string } }
+//	err = res.Decode(&out)
+//
+// Every method takes a context first: its deadline bounds the whole call,
+// retries included, and cancelling it returns promptly with ctx.Err()
+// wrapped. A Client is safe for concurrent use. The package-level Run uses a
+// client built from the environment on first use (DefaultClient).
+//
+// # Configuration
+//
+// Options (RequestOption, also called Option) work on the client and on a
+// single call: a call starts from a copy of the client's settings. Hosts come
+// from WithRunHost, WithQueueHost, WithRestHost and WithCDNHost, else from
+// the environment, read when the client is built:
+//
+//	FAL_RUN_HOST        synchronous runs (default fal.run)
+//	FAL_QUEUE_RUN_HOST  the queue (default queue.<run host>)
+//	FAL_REST_HOST       tokens and storage (default rest.fal.ai; falgo's extension)
+//	FAL_CDN_HOST        uploads (default v3.fal.media; falgo's extension)
+//
+// A bare host ("fal.run", "localhost:8443") is reached over https, as the
+// Python client does; a value with a scheme and a path
+// ("http://127.0.0.1:8080/run") is used as the base URL, which is how a
+// client reaches a local server such as the one in package faltest.
+//
+// Each HTTP call is bounded by WithTimeout (default 120 s per attempt);
+// when it fires the call returns *TimeoutError.
+//
+// # Errors
+//
+// A non-2xx answer is an *HTTPError with the status, the request id
+// (x-fal-request-id), the error type (the body's error_type, else the
+// X-Fal-Error-Type header) and a readable Message built from fal's detail,
+// whether that is a string, a list of validation errors (see FieldErrors and
+// FieldError) or an object; HTML and empty bodies still give a clear
+// message. Missing credentials are a *MissingCredentialsError that lists
+// every source tried (errors.Is(err, ErrMissingCredentials) holds).
+//
+// # Retries
+//
+// Calls are retried with the Python client's schedule (10 tries, 0.1 s
+// doubling to 30 s, with jitter; see DefaultRetryPolicy), honouring
+// Retry-After (and Retry-After-Ms) and waiting on the context. Unlike the
+// official clients, falgo never resends a request that may already have
+// started an app: run and submit POSTs are repeated only on 408, 429, a 503
+// from fal's ingress proxy (no x-fal-request-id), or a connection that could
+// not be opened. Reads (status, result, cancel) are also repeated on 409,
+// ingress 502/504 and network errors. A 504 carrying
+// X-Fal-Request-Timeout-Type (the start timeout expired) is never retried.
+// WithMaxRetries(0) turns retries off; WithRetryPolicy tunes them.
+//
+// # Security
+//
+// Credentials are attached only to requests for the client's own hosts, and
+// never appear in errors, logs (WithLogger) or fmt output of the package's
+// types: Credentials, Client and the errors redact them.
+package fal

@@ -1,0 +1,125 @@
+package fal
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Default hosts of the fal service.
+const (
+	DefaultRunHost  = "fal.run"
+	DefaultRestHost = "rest.fal.ai"
+	DefaultCDNHost  = "v3.fal.media"
+)
+
+// hosts are the base URLs of fal's four services, without a trailing slash.
+type hosts struct {
+	run, queue, rest, cdn *url.URL
+	queueExplicit         bool
+}
+
+// parseHost accepts a bare host[:port] (reached over https, like the Python
+// client) or an absolute http(s) URL with an optional path prefix.
+func parseHost(opt, v string) (*url.URL, error) {
+	s := strings.TrimSpace(v)
+	if s == "" {
+		return nil, fmt.Errorf("fal: %s: empty host", opt)
+	}
+	if !strings.Contains(s, "://") {
+		if strings.ContainsAny(s, "/?#@ ") {
+			return nil, fmt.Errorf("fal: %s: %q is neither a host[:port] nor a URL with a scheme (e.g. http://127.0.0.1:8080/run)", opt, v)
+		}
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("fal: %s: %q is not a valid host or URL: %v", opt, v, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("fal: %s: unsupported scheme %q in %q; use http or https", opt, u.Scheme, v)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("fal: %s: %q must be scheme://host[:port][/path] with no user, query or fragment", opt, v)
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err == nil && port == "" {
+		return nil, fmt.Errorf("fal: %s: %q has an empty port", opt, v)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// queueFromRun derives the default queue host: queue.<run host>, keeping the
+// scheme, port and path.
+func queueFromRun(run *url.URL) *url.URL {
+	q := *run
+	q.Host = "queue." + run.Host
+	return &q
+}
+
+// defaultHosts reads FAL_RUN_HOST, FAL_QUEUE_RUN_HOST, FAL_REST_HOST and
+// FAL_CDN_HOST. An invalid value is an error naming the variable.
+func defaultHosts() (hosts, error) {
+	var h hosts
+	get := func(env, def string) (*url.URL, bool, error) {
+		v, set := os.LookupEnv(env)
+		if !set || strings.TrimSpace(v) == "" {
+			u, err := parseHost(env, def)
+			return u, false, err
+		}
+		u, err := parseHost(env, v)
+		if err != nil {
+			return nil, true, fmt.Errorf("%w (from the environment variable %s)", err, env)
+		}
+		return u, true, nil
+	}
+	var err error
+	if h.run, _, err = get("FAL_RUN_HOST", DefaultRunHost); err != nil {
+		return h, err
+	}
+	var set bool
+	if h.queue, set, err = get("FAL_QUEUE_RUN_HOST", "queue."+h.run.Host); err != nil {
+		return h, err
+	}
+	if set {
+		h.queueExplicit = true
+	} else {
+		h.queue = queueFromRun(h.run)
+	}
+	if h.rest, _, err = get("FAL_REST_HOST", DefaultRestHost); err != nil {
+		return h, err
+	}
+	if h.cdn, _, err = get("FAL_CDN_HOST", DefaultCDNHost); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// sameOrigin reports whether u is served by one of the client's fal hosts
+// (same scheme and host). Credentials are sent only to such URLs.
+func (h hosts) owns(u *url.URL) bool {
+	for _, b := range []*url.URL{h.run, h.queue, h.rest, h.cdn} {
+		if b != nil && strings.EqualFold(b.Scheme, u.Scheme) && strings.EqualFold(b.Host, u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// join builds base + "/" + the given path segments (already validated).
+func join(base *url.URL, parts ...string) string {
+	var b strings.Builder
+	b.WriteString(base.String())
+	for _, p := range parts {
+		p = strings.Trim(p, "/")
+		if p == "" {
+			continue
+		}
+		b.WriteByte('/')
+		b.WriteString(p)
+	}
+	return b.String()
+}

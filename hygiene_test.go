@@ -1,0 +1,95 @@
+package fal_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/falgo/fal"
+)
+
+// TestKeyNeverLeaks drives the core client's public paths with a
+// recognisable key and searches every output a user could print or log.
+func TestKeyNeverLeaks(t *testing.T) {
+	secretPart := strings.SplitN(testKey, ":", 2)[1]
+	// A hostile server echoes the Authorization header everywhere it can.
+	echo := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			auth := r.Header.Get("Authorization")
+			w.Header().Set("X-Echo", auth)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"detail":"you sent %s","error_type":"%s"}`, auth, auth)
+		}
+	}
+	srv := newScripted(t, echo(400), echo(422), htmlReply(503), echo(200))
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := srv.client(t, fal.WithLogger(logger), fal.WithMaxRetries(0))
+
+	var outputs []string
+	add := func(v ...any) {
+		for _, x := range v {
+			for _, f := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
+				outputs = append(outputs, fmt.Sprintf(f, x))
+			}
+		}
+	}
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		_, err := c.Run(ctx, "fal-ai/x", nil)
+		if err == nil {
+			t.Fatal("want an error")
+		}
+		outputs = append(outputs, err.Error())
+		add(err)
+		var he *fal.HTTPError
+		if errors.As(err, &he) {
+			add(he, *he, he.Header, string(he.Body), he.Message, he.ErrorType)
+		}
+	}
+	// A timeout error, too.
+	slow := newScripted(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	_, err := slow.client(t, fal.WithTimeout(100*time.Millisecond), fal.WithLogger(logger)).Run(ctx, "fal-ai/x", nil)
+	add(err)
+
+	creds := fal.Credentials{Scheme: "Key", Token: testKey}
+	add(c, creds, &creds, fal.StaticCredentials(creds), fal.WithKey(testKey), fal.WithCredentials(fal.StaticCredentials(creds)))
+	var lv bytes.Buffer
+	slog.New(slog.NewJSONHandler(&lv, nil)).Info("creds", "c", creds, "client", c)
+	outputs = append(outputs, logs.String(), lv.String())
+
+	// The recorded traffic proves the key really was sent, so the checks
+	// above are not vacuous.
+	if got := srv.requests()[0].Header.Get("Authorization"); got != "Key "+testKey {
+		t.Fatalf("server saw Authorization %q", got)
+	}
+	if !strings.Contains(logs.String(), "fal: http") {
+		t.Fatalf("debug log is empty; the test would not prove anything: %q", logs.String())
+	}
+	for _, o := range outputs {
+		if strings.Contains(o, testKey) || strings.Contains(o, secretPart) {
+			t.Errorf("key leaked in output: %s", o)
+		}
+	}
+}
+
+func TestCredentialsFormatting(t *testing.T) {
+	c := fal.Credentials{Scheme: "Bearer", Token: "tok-ABCDEFGHIJ"}
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v %#v %s %q %x", c, c, c, c, c), c.String()} {
+		if strings.Contains(s, "ABCDEFGHIJ") {
+			t.Errorf("token printed: %s", s)
+		}
+	}
+	if c.HeaderValue() != "Bearer tok-ABCDEFGHIJ" {
+		t.Errorf("HeaderValue = %q", c.HeaderValue())
+	}
+	_ = io.Discard
+}

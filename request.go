@@ -1,0 +1,231 @@
+package fal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/falgo/fal/internal/retry"
+)
+
+// apiRequest is one logical call to fal; do turns it into one or more HTTP
+// attempts.
+type apiRequest struct {
+	op          string // for errors and logs, e.g. "run fal-ai/flux/dev"
+	method      string
+	url         string
+	body        []byte // replayed on every attempt
+	contentType string
+	header      http.Header // request-specific headers, applied last
+	class       retryClass
+}
+
+// apiResponse is a complete 2xx answer.
+type apiResponse struct {
+	status    int
+	header    http.Header
+	body      []byte
+	requestID string
+}
+
+// errAttemptTimeout marks an attempt cut by the per-call timeout (as opposed
+// to the caller's context).
+var errAttemptTimeout = errors.New("fal: per-call timeout")
+
+// do sends req with cfg's credentials, headers, timeout and retry policy,
+// and returns the 2xx response or an *HTTPError, *TimeoutError, a wrapped
+// context error, or a wrapped transport error.
+func (c *Client) do(ctx context.Context, cfg *config, req *apiRequest) (*apiResponse, error) {
+	target, err := url.Parse(req.url)
+	if err != nil {
+		return nil, fmt.Errorf("fal: %s: invalid URL: %w", req.op, err)
+	}
+	var creds Credentials
+	if cfg.hosts.owns(target) {
+		if creds, err = c.credentials(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	attempts := max(cfg.retry.MaxAttempts, 1)
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, err := c.attempt(ctx, cfg, req, creds, attempt)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("fal: %s: %w", req.op, ctx.Err())
+		}
+		lastErr = err
+		var wait time.Duration
+		retryable := false
+		var he *HTTPError
+		switch {
+		case errors.As(err, &he):
+			retryable = retryableStatus(he, req.class)
+			if ra, ok := retry.RetryAfter(he.Header, now()); ok && retryable {
+				limit := cfg.retry.MaxRetryAfter
+				if limit == 0 {
+					limit = DefaultMaxRetryAfter
+				}
+				if ra > limit {
+					retryable = false
+				}
+				wait = ra
+			}
+		case errors.Is(err, errAttemptTimeout):
+			retryable = req.class == idempotent
+		default:
+			retryable = retryableTransport(err, req.class)
+		}
+		if !retryable || attempt >= attempts {
+			break
+		}
+		if wait == 0 {
+			wait = retry.Backoff(attempt, cfg.retry.BaseDelay, cfg.retry.MaxDelay)
+		}
+		if dl, ok := ctx.Deadline(); ok && now().Add(wait).After(dl) {
+			break // the caller's deadline would pass while waiting: give the real error now
+		}
+		if cfg.logger != nil {
+			cfg.logger.LogAttrs(ctx, slog.LevelDebug, "fal: retrying",
+				slog.String("op", req.op), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		}
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("fal: %s: %w (while waiting to retry after: %v)", req.op, err, lastErr)
+		}
+	}
+	if errors.Is(lastErr, errAttemptTimeout) {
+		return nil, &TimeoutError{Op: req.op, Limit: cfg.timeout}
+	}
+	return nil, lastErr
+}
+
+// attempt sends one HTTP request and reads the whole answer under the
+// per-call timeout.
+func (c *Client) attempt(ctx context.Context, cfg *config, req *apiRequest, creds Credentials, n int) (*apiResponse, error) {
+	actx := ctx
+	if cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeoutCause(ctx, cfg.timeout, errAttemptTimeout)
+		defer cancel()
+	}
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	hr, err := http.NewRequestWithContext(actx, req.method, req.url, body)
+	if err != nil {
+		return nil, fmt.Errorf("fal: %s: %w", req.op, err)
+	}
+	c.setHeaders(hr, cfg, req, creds)
+	start := time.Now()
+	res, err := cfg.httpClient.Do(hr)
+	if err != nil {
+		return nil, c.transportError(actx, cfg, req, err)
+	}
+	data, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, c.transportError(actx, cfg, req, err)
+	}
+	rid := res.Header.Get("X-Fal-Request-Id")
+	if cfg.logger != nil {
+		cfg.logger.LogAttrs(ctx, slog.LevelDebug, "fal: http",
+			slog.String("method", req.method), slog.String("url", redactURL(req.url)), slog.Int("attempt", n),
+			slog.Int("status", res.StatusCode), slog.String("request_id", rid), slog.Duration("took", time.Since(start)))
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, newHTTPError(req.method, req.url, res.StatusCode, res.Header, data, creds.Token)
+	}
+	return &apiResponse{status: res.StatusCode, header: res.Header, body: data, requestID: rid}, nil
+}
+
+// transportError turns a failed exchange into an error: the per-call
+// timeout becomes errAttemptTimeout (do turns it into *TimeoutError), and
+// anything else is wrapped with the operation.
+func (c *Client) transportError(actx context.Context, cfg *config, req *apiRequest, err error) error {
+	if errors.Is(context.Cause(actx), errAttemptTimeout) {
+		return errAttemptTimeout
+	}
+	if cfg.logger != nil {
+		cfg.logger.LogAttrs(actx, slog.LevelDebug, "fal: http failed",
+			slog.String("method", req.method), slog.String("url", redactURL(req.url)), slog.String("error", err.Error()))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is already in the message
+	}
+	return fmt.Errorf("fal: %s: %s %s: %w", req.op, req.method, redactURL(req.url), err)
+}
+
+// setHeaders writes the headers of spec §3–4: defaults, the caller's extra
+// headers, then the request's own. Credentials go only to the client's hosts.
+func (c *Client) setHeaders(hr *http.Request, cfg *config, req *apiRequest, creds Credentials) {
+	h := hr.Header
+	h.Set("User-Agent", cfg.userAgent)
+	h.Set("Accept", "application/json")
+	if req.body != nil {
+		ct := req.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		h.Set("Content-Type", ct)
+	}
+	for k, vs := range cfg.headers {
+		h[k] = append([]string(nil), vs...)
+	}
+	if cfg.hint != nil {
+		h.Set("X-Fal-Runner-Hint", *cfg.hint)
+	}
+	if cfg.startTimeout > 0 {
+		h.Set("X-Fal-Request-Timeout", formatSeconds(cfg.startTimeout))
+	}
+	for k, vs := range req.header {
+		h[k] = append([]string(nil), vs...)
+	}
+	if !creds.IsZero() {
+		h.Set("Authorization", creds.HeaderValue())
+	}
+}
+
+// formatSeconds renders d in seconds the way the Python client does:
+// 30s → "30.0", 45.5s → "45.5".
+func formatSeconds(d time.Duration) string {
+	s := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
+}
+
+// redactURL hides query values that act as credentials (realtime JWTs,
+// signatures of signed URLs).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.RawQuery == "" {
+		return raw
+	}
+	q := u.Query()
+	changed := false
+	for k := range q {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "token") || strings.Contains(lk, "signature") || strings.Contains(lk, "sig") || strings.Contains(lk, "key") || strings.Contains(lk, "credential") {
+			q.Set(k, "REDACTED")
+			changed = true
+		}
+	}
+	if !changed {
+		return raw
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
