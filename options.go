@@ -35,6 +35,15 @@ type config struct {
 	startTimeout time.Duration
 	hint         *string
 	priority     Priority
+
+	// queue settings
+	webhook       string
+	logs          bool
+	pollInterval  time.Duration // 0: DefaultPollInterval
+	polling       bool          // true: never use the status stream
+	clientTimeout time.Duration // bounds a whole Subscribe / Result wait
+	onEnqueue     func(requestID string)
+	onQueueUpdate func(Status)
 }
 
 func (c *config) clone() *config {

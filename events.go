@@ -1,0 +1,244 @@
+package fal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/falgo/fal/internal/retry"
+	"github.com/falgo/fal/internal/sse"
+)
+
+// statusStreamIdle is how long the status stream may stay silent before it
+// is treated as dropped; fal sends a comment every 15 s.
+const statusStreamIdle = 60 * time.Second
+
+// streamReconnects is how many times a dropped status stream is reopened
+// before Events falls back to polling.
+const streamReconnects = 2
+
+// Events follows the request until it completes, yielding each change of
+// its status; the last status yielded is Completed. It reads fal's status
+// stream (GET …/status/stream) and falls back to polling every
+// WithPollInterval (default DefaultPollInterval) when the stream is not
+// available or keeps dropping; WithPolling polls from the start.
+//
+// With WithLogs(true), each InProgress and Completed carries only the log
+// entries not yielded before, so no entry is delivered twice, even across
+// a reconnect or a switch to polling. Breaking out of the loop releases
+// the connection. An error is yielded once, and ends the sequence.
+func (h *RequestHandle) Events(ctx context.Context, opts ...RequestOption) iter.Seq2[Status, error] {
+	cfg, err := h.config(opts)
+	if err != nil {
+		return func(yield func(Status, error) bool) { yield(nil, err) }
+	}
+	return h.events(ctx, cfg)
+}
+
+// errStreamUnavailable means the server has no status stream for us.
+var errStreamUnavailable = errors.New("status stream unavailable")
+
+func (h *RequestHandle) events(ctx context.Context, cfg *config) iter.Seq2[Status, error] {
+	return func(yield func(Status, error) bool) {
+		w := &watcher{}
+		useStream := !cfg.polling
+		drops := 0
+		interval := cfg.pollInterval
+		if interval <= 0 {
+			interval = DefaultPollInterval
+		}
+		for {
+			if useStream {
+				done, err := h.streamStatus(ctx, cfg, w, yield)
+				if done {
+					return
+				}
+				switch {
+				case ctx.Err() != nil:
+					yield(nil, fmt.Errorf("fal: waiting for %s: %w", h, ctx.Err()))
+					return
+				case errors.Is(err, errStreamUnavailable):
+					useStream = false
+				case isFinal(err):
+					yield(nil, err)
+					return
+				default:
+					drops++
+					if drops > streamReconnects {
+						useStream = false
+					}
+					h.debug(cfg, "fal: status stream dropped", err, drops)
+					if retry.Sleep(ctx, retry.Backoff(drops, 50*time.Millisecond, time.Second)) != nil {
+						yield(nil, fmt.Errorf("fal: waiting for %s: %w", h, ctx.Err()))
+						return
+					}
+				}
+				continue
+			}
+			st, err := h.status(ctx, cfg)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			cont, done := w.emit(st, yield)
+			if !cont || done {
+				return
+			}
+			if err := retry.Sleep(ctx, interval); err != nil {
+				yield(nil, fmt.Errorf("fal: waiting for %s: %w", h, err))
+				return
+			}
+		}
+	}
+}
+
+// isFinal reports errors that another try of the stream will not cure.
+func isFinal(err error) bool {
+	var he *HTTPError
+	if errors.As(err, &he) {
+		return !retryableStatus(he, idempotent)
+	}
+	var me *MissingCredentialsError
+	return errors.As(err, &me)
+}
+
+func (h *RequestHandle) debug(cfg *config, msg string, err error, n int) {
+	if cfg.logger != nil {
+		cfg.logger.Debug(msg, "request_id", h.RequestID, "error", fmt.Sprint(err), "count", n)
+	}
+}
+
+// streamStatus reads one connection of the status stream. done is true
+// when the sequence is over (Completed yielded, or the consumer stopped).
+func (h *RequestHandle) streamStatus(ctx context.Context, cfg *config, w *watcher, yield func(Status, error) bool) (done bool, err error) {
+	u := withQuery(strings.TrimSuffix(h.StatusURL, "/")+"/stream", "logs", logsParam(cfg.logs))
+	res, body, stop, err := h.client.openStream(ctx, cfg, &apiRequest{
+		op: "status stream of " + h.String(), method: http.MethodGet, url: u, class: idempotent,
+	}, statusStreamIdle)
+	if err != nil {
+		var he *HTTPError
+		if errors.As(err, &he) {
+			switch he.StatusCode {
+			case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+				// Either the route does not exist or the request is
+				// unknown; polling tells which.
+				return false, errStreamUnavailable
+			}
+		}
+		return false, err
+	}
+	defer stop()
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
+		return false, errStreamUnavailable
+	}
+	dec := sse.NewDecoder(body)
+	for {
+		ev, err := dec.Next()
+		if err != nil {
+			if err == io.EOF {
+				return false, errors.New("status stream ended before the request completed")
+			}
+			if body.timedOut() {
+				return false, errIdle
+			}
+			return false, err
+		}
+		if ev.Type == "error" {
+			return false, fmt.Errorf("status stream reported an error: %s", clip(ev.Data, 300))
+		}
+		st, err := parseStatus([]byte(ev.Data))
+		if err != nil {
+			return false, err
+		}
+		cont, completed := w.emit(st, yield)
+		if !cont || completed {
+			return true, nil
+		}
+	}
+}
+
+// watcher turns raw statuses into the de-duplicated sequence Events yields.
+type watcher struct {
+	last      Status
+	delivered []string       // keys of log entries yielded, in order
+	seen      map[string]int // how often each key was yielded
+}
+
+// emit yields st if it is news. cont is false when the consumer stopped;
+// done is true when st is Completed.
+func (w *watcher) emit(st Status, yield func(Status, error) bool) (cont, done bool) {
+	switch s := st.(type) {
+	case InProgress:
+		s.Logs = w.fresh(s.Logs)
+		st = s
+		if prev, ok := w.last.(InProgress); ok && len(s.Logs) == 0 && prev.State() == s.State() {
+			return true, false
+		}
+	case Completed:
+		s.Logs = w.fresh(s.Logs)
+		st = s
+	case Queued:
+		if prev, ok := w.last.(Queued); ok && prev.Position == s.Position {
+			return true, false
+		}
+	}
+	w.last = st
+	_, done = st.(Completed)
+	return yield(st, nil), done
+}
+
+// fresh returns the entries of batch not yielded before. A batch holding
+// the whole history (polling, or a stream after a reconnect) starts with
+// what was delivered; a batch of new entries only (a live stream) does
+// not, and its entries are matched one by one.
+func (w *watcher) fresh(batch []Log) []Log {
+	if len(batch) == 0 {
+		return nil
+	}
+	if w.seen == nil {
+		w.seen = map[string]int{}
+	}
+	n := len(w.delivered)
+	keys := make([]string, len(batch))
+	for i, l := range batch {
+		keys[i] = l.key()
+	}
+	var out []Log
+	if n > 0 && len(batch) >= n && equalKeys(keys[:n], w.delivered) {
+		out = batch[n:]
+		keys = keys[n:]
+	} else {
+		counts := map[string]int{}
+		var kept []string
+		for i, k := range keys {
+			counts[k]++
+			if counts[k] > w.seen[k] {
+				out = append(out, batch[i])
+				kept = append(kept, k)
+			}
+		}
+		keys = kept
+	}
+	for _, k := range keys {
+		w.delivered = append(w.delivered, k)
+		w.seen[k]++
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func equalKeys(a, b []string) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,112 @@
+package sse
+
+import (
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func decodeAll(t testing.TB, r io.Reader) ([]Event, error) {
+	t.Helper()
+	d := NewDecoder(r)
+	var out []Event
+	for {
+		ev, err := d.Next()
+		if err != nil {
+			if err == io.EOF {
+				return out, nil
+			}
+			return out, err
+		}
+		out = append(out, ev)
+		if len(out) > 10000 {
+			t.Fatal("runaway decoder")
+		}
+	}
+}
+
+func TestDecoder(t *testing.T) {
+	long := strings.Repeat("x", 200_000)
+	cases := []struct {
+		name string
+		in   string
+		want []Event
+	}{
+		{"single", "data: {\"a\":1}\n\n", []Event{{Data: `{"a":1}`}}},
+		{"multi-line data", "data: a\ndata: b\ndata:c\n\n", []Event{{Data: "a\nb\nc"}}},
+		{"CRLF", "data: a\r\ndata: b\r\n\r\n", []Event{{Data: "a\nb"}}},
+		{"CR only", "data: a\rdata: b\r\r", []Event{{Data: "a\nb"}}},
+		{"mixed endings", "data: 1\r\n\rdata: 2\n\r\n", []Event{{Data: "1"}, {Data: "2"}}},
+		{"comments ignored", ": ping\n: another\ndata: x\n: mid\n\n", []Event{{Data: "x"}}},
+		{"comment-only keeps stream alive", ": ping\n\n: ping\n\ndata: y\n\n", []Event{{Data: "y"}}},
+		{"event type", "event: error\ndata: {}\n\n", []Event{{Type: "error", Data: "{}"}}},
+		{"type resets", "event: a\ndata: 1\n\ndata: 2\n\n", []Event{{Type: "a", Data: "1"}, {Data: "2"}}},
+		{"id persists", "id: 7\ndata: 1\n\ndata: 2\n\n", []Event{{ID: "7", Data: "1"}, {ID: "7", Data: "2"}}},
+		{"id with NUL ignored", "id: 1\ndata: a\n\nid: x\x00y\ndata: b\n\n", []Event{{ID: "1", Data: "a"}, {ID: "1", Data: "b"}}},
+		{"retry", "retry: 1500\ndata: a\n\nretry: 1x\ndata: b\n\n", []Event{{Retry: 1500, Data: "a"}, {Retry: 1500, Data: "b"}}},
+		{"no space after colon", "data:a\n\n", []Event{{Data: "a"}}},
+		{"only one space stripped", "data:  a\n\n", []Event{{Data: " a"}}},
+		{"field without colon", "data\n\n", []Event{{Data: ""}}},
+		{"empty data dispatches", "data:\n\n", []Event{{Data: ""}}},
+		{"event without data not dispatched", "event: done\n\ndata: z\n\n", []Event{{Data: "z"}}},
+		{"unknown field ignored", "foo: bar\ndata: a\n\n", []Event{{Data: "a"}}},
+		{"unterminated last event dropped", "data: a\n\ndata: b\n", []Event{{Data: "a"}}},
+		{"BOM", "\xEF\xBB\xBFdata: a\n\n", []Event{{Data: "a"}}},
+		{"colon in value", "data: a:b: c\n\n", []Event{{Data: "a:b: c"}}},
+		{"long line", "data: " + long + "\n\n", []Event{{Data: long}}},
+		{"blank lines between", "\n\n\ndata: a\n\n\n\n", []Event{{Data: "a"}}},
+		{"empty stream", "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, mode := range []string{"whole", "one byte at a time"} {
+				var r io.Reader = strings.NewReader(tc.in)
+				if mode != "whole" {
+					r = iotest.OneByteReader(r)
+				}
+				got, err := decodeAll(t, r)
+				if err != nil {
+					t.Fatalf("%s: %v", mode, err)
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("%s: got %#v\nwant %#v", mode, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestDecoderReaderError(t *testing.T) {
+	boom := errors.New("boom")
+	d := NewDecoder(io.MultiReader(strings.NewReader("data: a\n\ndata: b"), iotest.ErrReader(boom)))
+	if ev, err := d.Next(); err != nil || ev.Data != "a" {
+		t.Fatalf("first = %v, %v", ev, err)
+	}
+	if _, err := d.Next(); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want boom", err)
+	}
+	if _, err := d.Next(); !errors.Is(err, boom) {
+		t.Fatalf("error must be sticky, got %v", err)
+	}
+}
+
+// FuzzDecoder checks that no input makes the decoder panic or loop, and
+// that splitting the input into single bytes gives the same events.
+func FuzzDecoder(f *testing.F) {
+	for _, s := range []string{"data: a\n\n", "data: a\r\ndata: b\r\n\r\n", ": c\n\nevent: e\ndata: {}\n\n", "id: 1\rretry: 10\rdata: x\r\r", "\xEF\xBB\xBFdata:\n\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		a, errA := decodeAll(t, strings.NewReader(string(in)))
+		b, errB := decodeAll(t, iotest.OneByteReader(strings.NewReader(string(in))))
+		if errA != nil || errB != nil {
+			t.Fatalf("errors: %v %v", errA, errB)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("chunking changed the events: %#v vs %#v", a, b)
+		}
+	})
+}

@@ -1,0 +1,199 @@
+package fal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Status is the state of a queued request: one of Queued, InProgress or
+// Completed. It is a sealed interface; switch on the concrete type:
+//
+//	switch s := st.(type) {
+//	case fal.Queued:     fmt.Println("position", s.Position)
+//	case fal.InProgress: for _, l := range s.Logs { fmt.Println(l.Message) }
+//	case fal.Completed:  fmt.Println("done", s.Error)
+//	}
+type Status interface {
+	// State is "IN_QUEUE", "IN_PROGRESS" or "COMPLETED".
+	State() string
+	isStatus()
+}
+
+// Queued means the request waits for a runner; Position 0 is next.
+type Queued struct {
+	Position int
+}
+
+// InProgress means a runner is working on the request. Logs holds the log
+// entries asked for with WithLogs(true) (see Events for which ones).
+type InProgress struct {
+	Logs []Log
+}
+
+// Completed means the request finished. Error and ErrorType are set when it
+// failed (for example "Request timed out" / "request_timeout").
+type Completed struct {
+	Logs      []Log
+	Metrics   Metrics
+	Error     string
+	ErrorType string
+}
+
+// Metrics are the measurements fal reports with a completed request.
+type Metrics map[string]any
+
+// InferenceTime is the reported inference time, if any.
+func (m Metrics) InferenceTime() (time.Duration, bool) {
+	v, ok := m["inference_time"].(float64)
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(v * float64(time.Second)), true
+}
+
+// State returns "IN_QUEUE".
+func (Queued) State() string { return "IN_QUEUE" }
+
+// State returns "IN_PROGRESS".
+func (InProgress) State() string { return "IN_PROGRESS" }
+
+// State returns "COMPLETED".
+func (Completed) State() string { return "COMPLETED" }
+
+func (Queued) isStatus()     {}
+func (InProgress) isStatus() {}
+func (Completed) isStatus()  {}
+
+// Failed reports whether the request completed with an error.
+func (c Completed) Failed() bool { return c.Error != "" || c.ErrorType != "" }
+
+// Log is one log entry of a request.
+type Log struct {
+	Message   string    `json:"message"`
+	Level     string    `json:"level"`  // STDOUT, STDERR, INFO, WARN, ERROR, DEBUG
+	Source    string    `json:"source"` // e.g. USER
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// UnmarshalJSON accepts timestamps with or without a time zone (fal sends
+// both); an unparsable timestamp is left zero rather than failing the status.
+func (l *Log) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Message   string `json:"message"`
+		Level     string `json:"level"`
+		Source    string `json:"source"`
+		Timestamp any    `json:"timestamp"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*l = Log{Message: raw.Message, Level: raw.Level, Source: raw.Source}
+	switch ts := raw.Timestamp.(type) {
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+			if t, err := time.Parse(layout, ts); err == nil {
+				l.Timestamp = t
+				break
+			}
+		}
+	case float64:
+		l.Timestamp = time.Unix(0, int64(ts*float64(time.Second))).UTC()
+	}
+	return nil
+}
+
+// key identifies a log entry for de-duplication.
+func (l Log) key() string {
+	return l.Timestamp.Format(time.RFC3339Nano) + "\x00" + l.Level + "\x00" + l.Source + "\x00" + l.Message
+}
+
+// statusBody is the JSON of a status answer (polling and stream events).
+type statusBody struct {
+	Status        string          `json:"status"`
+	QueuePosition *int            `json:"queue_position"`
+	Logs          []Log           `json:"logs"`
+	Metrics       Metrics         `json:"metrics"`
+	Error         json.RawMessage `json:"error"`
+	ErrorType     string          `json:"error_type"`
+	RequestID     string          `json:"request_id"`
+}
+
+// parseStatus turns a status JSON body into a Status.
+func parseStatus(body []byte) (Status, error) {
+	var sb statusBody
+	if err := json.Unmarshal(body, &sb); err != nil {
+		return nil, fmt.Errorf("status answer is not valid JSON: %w (%s)", err, clip(string(body), 200))
+	}
+	switch sb.Status {
+	case "IN_QUEUE":
+		pos := 0
+		if sb.QueuePosition != nil {
+			pos = max(*sb.QueuePosition, 0)
+		}
+		return Queued{Position: pos}, nil
+	case "IN_PROGRESS":
+		return InProgress{Logs: sb.Logs}, nil
+	case "COMPLETED":
+		m := sb.Metrics
+		if m == nil {
+			m = Metrics{}
+		}
+		return Completed{Logs: sb.Logs, Metrics: m, Error: errorText(sb.Error), ErrorType: sb.ErrorType}, nil
+	case "":
+		return nil, fmt.Errorf("status answer has no \"status\" field (%s)", clip(string(body), 200))
+	}
+	return nil, fmt.Errorf("unknown request status %q", sb.Status)
+}
+
+// errorText renders the "error" field, which is usually a string but may be
+// any JSON value.
+func errorText(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+// RequestError is a queued request that completed with an error. Cause, if
+// set, is the *HTTPError the result endpoint answered with (for example a
+// 422 with the fields that were wrong).
+type RequestError struct {
+	App       string
+	RequestID string
+	Message   string
+	ErrorType string
+	Logs      []Log
+	Cause     error
+}
+
+// Error describes the failure.
+func (e *RequestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "fal: request %s", e.RequestID)
+	if e.App != "" {
+		fmt.Fprintf(&b, " (%s)", e.App)
+	}
+	b.WriteString(" failed")
+	msg := e.Message
+	var he *HTTPError
+	if errors.As(e.Cause, &he) && he.Message != "" {
+		msg = he.Message
+	}
+	if msg != "" {
+		b.WriteString(": " + msg)
+	}
+	if e.ErrorType != "" {
+		b.WriteString(" (error type " + e.ErrorType + ")")
+	}
+	return b.String()
+}
+
+// Unwrap returns Cause.
+func (e *RequestError) Unwrap() error { return e.Cause }

@@ -1,0 +1,116 @@
+package fal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// cancelGrace bounds the best-effort cancel sent after a wait timed out.
+const cancelGrace = 10 * time.Second
+
+// Subscribe submits a request to app's queue, waits for it to complete and
+// returns its output: the way to run real fal workloads, which take seconds
+// to minutes.
+//
+// While waiting it follows the status stream (see Events). OnEnqueue
+// receives the request id as soon as it is known, OnQueueUpdate every
+// status change, and WithLogs(true) adds the app's logs. A request that
+// completes with an error returns *RequestError (with the logs, and the
+// result endpoint's *HTTPError as Cause, e.g. a 422's fields).
+//
+// The context deadline, or WithClientTimeout, bounds the whole call. When it
+// runs out after the request was submitted, the request is cancelled on the
+// server (best effort, errors logged) and Subscribe returns *TimeoutError
+// with the request id. Nothing keeps running after Subscribe returns.
+// Cancelling ctx instead leaves the request in the queue (reattach with
+// Client.Handle and the id from OnEnqueue).
+func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
+	cfg, err := c.callConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	op := "subscribe " + app
+	limit := cfg.clientTimeout
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+		if cfg.startTimeout == 0 && limit > MinStartTimeout {
+			cfg = cfg.clone()
+			cfg.startTimeout = limit
+		}
+	} else if dl, ok := ctx.Deadline(); ok {
+		limit = time.Until(dl)
+	}
+	h, err := c.submit(ctx, cfg, app, input)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, &TimeoutError{Op: op, Limit: limit}
+		}
+		return nil, err
+	}
+	if cfg.onEnqueue != nil {
+		cfg.onEnqueue(h.RequestID)
+	}
+	var (
+		done Completed
+		logs []Log
+	)
+	for st, err := range h.events(ctx, cfg) {
+		if err != nil {
+			return nil, h.abandon(ctx, cfg, op, limit, err)
+		}
+		logs = append(logs, statusLogs(st)...)
+		if cfg.onQueueUpdate != nil {
+			cfg.onQueueUpdate(st)
+		}
+		if s, ok := st.(Completed); ok {
+			done = s
+		}
+	}
+	res, err := h.finish(ctx, cfg, done, logs)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		// The request completed but its output could not be fetched in
+		// time; it stays fetchable by id for a while.
+		return nil, &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
+	}
+	return res, err
+}
+
+// abandon ends a wait that failed. When the deadline ran out, the request
+// is cancelled on the server with a fresh short context, so no runner keeps
+// working for a caller that is gone.
+func (h *RequestHandle) abandon(ctx context.Context, cfg *config, op string, limit time.Duration, err error) error {
+	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("fal: %s: request %s left in the queue: %w", op, h.RequestID, ctx.Err())
+		}
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
+	defer cancel()
+	if cerr := h.Cancel(cctx); cerr != nil && cfg.logger != nil {
+		cfg.logger.Warn("fal: cancelling a request after its wait timed out failed", "request_id", h.RequestID, "error", cerr.Error())
+	}
+	return &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
+}
+
+// Subscribe calls Subscribe on the default client.
+func Subscribe(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
+	c, err := DefaultClient()
+	if err != nil {
+		return nil, err
+	}
+	return c.Subscribe(ctx, app, input, opts...)
+}
+
+// Submit calls Submit on the default client.
+func Submit(ctx context.Context, app string, input any, opts ...RequestOption) (*RequestHandle, error) {
+	c, err := DefaultClient()
+	if err != nil {
+		return nil, err
+	}
+	return c.Submit(ctx, app, input, opts...)
+}
