@@ -44,6 +44,8 @@ type config struct {
 	clientTimeout time.Duration // bounds a whole Subscribe / Result wait
 	onEnqueue     func(requestID string)
 	onQueueUpdate func(Status)
+
+	streamIdle time.Duration // Stream: longest silence, 0 for none
 }
 
 func (c *config) clone() *config {

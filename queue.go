@@ -55,8 +55,8 @@ func (c *Client) Submit(ctx context.Context, app string, input any, opts ...Requ
 
 func (c *Client) submit(ctx context.Context, cfg *config, app string, input any) (*RequestHandle, error) {
 	op := "submit " + app
-	if err := appid.Validate(app); err != nil {
-		return nil, fmt.Errorf("fal: %s", err)
+	if err := validateApp(app); err != nil {
+		return nil, err
 	}
 	body, err := encodeInput(op, input)
 	if err != nil {

@@ -37,8 +37,8 @@ func (r *Result) Decode(v any) error {
 // only when the server certainly did not start the app (see RetryPolicy).
 func (c *Client) Run(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
 	op := "run " + app
-	if err := appid.Validate(app); err != nil {
-		return nil, fmt.Errorf("fal: %s", err)
+	if err := validateApp(app); err != nil {
+		return nil, err
 	}
 	cfg, err := c.callConfig(opts)
 	if err != nil {
@@ -59,6 +59,14 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 		return nil, err
 	}
 	return &Result{RequestID: resp.requestID, Data: resp.body}, nil
+}
+
+// validateApp checks an app id used as given in a URL.
+func validateApp(app string) error {
+	if err := appid.Validate(app); err != nil {
+		return fmt.Errorf("fal: %w", err)
+	}
+	return nil
 }
 
 // encodeInput encodes an app input as compact UTF-8 JSON. Values that JSON
