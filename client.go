@@ -23,6 +23,8 @@ type Client struct {
 
 	chainOnce sync.Once
 	chain     CredentialsProvider
+
+	cdn cdnTokens
 }
 
 // NewClient builds a client. It fails only on invalid options or on invalid

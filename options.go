@@ -46,6 +46,8 @@ type config struct {
 	onQueueUpdate func(Status)
 
 	streamIdle time.Duration // Stream: longest silence, 0 for none
+
+	upload uploadConfig
 }
 
 func (c *config) clone() *config {

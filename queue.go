@@ -58,7 +58,7 @@ func (c *Client) submit(ctx context.Context, cfg *config, app string, input any)
 	if err := validateApp(app); err != nil {
 		return nil, err
 	}
-	body, err := encodeInput(op, input)
+	body, err := c.prepare(ctx, cfg, op, input)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (c *Client) submit(ctx context.Context, cfg *config, app string, input any)
 	if cfg.webhook != "" {
 		u += "?" + url.Values{"fal_webhook": {cfg.webhook}}.Encode()
 	}
-	hdr := http.Header{}
+	hdr := lifecycleHeader(cfg)
 	if cfg.priority != "" {
 		hdr.Set("X-Fal-Queue-Priority", string(cfg.priority))
 	}

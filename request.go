@@ -26,7 +26,21 @@ type apiRequest struct {
 	contentType string
 	header      http.Header // request-specific headers, applied last
 	class       retryClass
+
+	// bodyFrom, if set instead of body, opens the body afresh for each
+	// attempt (an upload streaming from a file); size is its length.
+	bodyFrom func() io.Reader
+	size     int64
+	// auth overrides the client's credentials: "none" sends no
+	// Authorization (signed URLs), any other value is sent as is (a CDN
+	// token). Empty means the client's credentials, for its own hosts.
+	auth string
 }
+
+const noAuth = "none\x00"
+
+// hasBody reports whether the request sends a body.
+func (r *apiRequest) hasBody() bool { return r.body != nil || r.bodyFrom != nil }
 
 // apiResponse is a complete 2xx answer.
 type apiResponse struct {
@@ -49,7 +63,7 @@ func (c *Client) do(ctx context.Context, cfg *config, req *apiRequest) (*apiResp
 		return nil, fmt.Errorf("fal: %s: invalid URL: %w", req.op, err)
 	}
 	var creds Credentials
-	if cfg.hosts.owns(target) {
+	if req.auth == "" && cfg.hosts.owns(target) {
 		if creds, err = c.credentials(ctx, cfg); err != nil {
 			return nil, err
 		}
@@ -119,12 +133,21 @@ func (c *Client) attempt(ctx context.Context, cfg *config, req *apiRequest, cred
 		defer cancel()
 	}
 	var body io.Reader
-	if req.body != nil {
+	switch {
+	case req.body != nil:
 		body = bytes.NewReader(req.body)
+	case req.bodyFrom != nil:
+		body = req.bodyFrom()
 	}
 	hr, err := http.NewRequestWithContext(actx, req.method, req.url, body)
 	if err != nil {
 		return nil, fmt.Errorf("fal: %s: %w", req.op, err)
+	}
+	if req.bodyFrom != nil {
+		hr.ContentLength = req.size
+		if req.size == 0 {
+			hr.Body = http.NoBody
+		}
 	}
 	c.setHeaders(hr, cfg, req, creds)
 	start := time.Now()
@@ -144,7 +167,11 @@ func (c *Client) attempt(ctx context.Context, cfg *config, req *apiRequest, cred
 			slog.Int("status", res.StatusCode), slog.String("request_id", rid), slog.Duration("took", time.Since(start)))
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return nil, newHTTPError(req.method, req.url, res.StatusCode, res.Header, data, creds.Token)
+		secret := creds.Token
+		if req.auth != "" && req.auth != noAuth {
+			_, secret, _ = strings.Cut(req.auth, " ")
+		}
+		return nil, newHTTPError(req.method, req.url, res.StatusCode, res.Header, data, secret)
 	}
 	return &apiResponse{status: res.StatusCode, header: res.Header, body: data, requestID: rid}, nil
 }
@@ -173,7 +200,7 @@ func (c *Client) setHeaders(hr *http.Request, cfg *config, req *apiRequest, cred
 	h := hr.Header
 	h.Set("User-Agent", cfg.userAgent)
 	h.Set("Accept", "application/json")
-	if req.body != nil {
+	if req.hasBody() {
 		ct := req.contentType
 		if ct == "" {
 			ct = "application/json"
@@ -192,7 +219,12 @@ func (c *Client) setHeaders(hr *http.Request, cfg *config, req *apiRequest, cred
 	for k, vs := range req.header {
 		h[k] = append([]string(nil), vs...)
 	}
-	if !creds.IsZero() {
+	switch {
+	case req.auth == noAuth:
+		h.Del("Authorization")
+	case req.auth != "":
+		h.Set("Authorization", req.auth)
+	case !creds.IsZero():
 		h.Set("Authorization", creds.HeaderValue())
 	}
 }

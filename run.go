@@ -44,7 +44,7 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 	if err != nil {
 		return nil, err
 	}
-	body, err := encodeInput(op, input)
+	body, err := c.prepare(ctx, cfg, op, input)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +53,7 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 		method: http.MethodPost,
 		url:    join(cfg.hosts.run, app, cfg.path),
 		body:   body,
+		header: lifecycleHeader(cfg),
 		class:  once,
 	})
 	if err != nil {

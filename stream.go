@@ -72,7 +72,7 @@ func (c *Client) stream(ctx context.Context, cfg *config, app string, input any,
 		yield(Event{}, err)
 		return
 	}
-	body, err := encodeInput(op, input)
+	body, err := c.prepare(ctx, cfg, op, input)
 	if err != nil {
 		yield(Event{}, err)
 		return
@@ -81,7 +81,7 @@ func (c *Client) stream(ctx context.Context, cfg *config, app string, input any,
 	if !strings.HasSuffix(u, "/stream") {
 		u += "/stream"
 	}
-	req := &apiRequest{op: op, method: http.MethodPost, url: u, body: body, class: once}
+	req := &apiRequest{op: op, method: http.MethodPost, url: u, body: body, header: lifecycleHeader(cfg), class: once}
 	var (
 		res  *http.Response
 		rd   *idleReader
