@@ -58,6 +58,52 @@
 // X-Fal-Request-Timeout-Type (the start timeout expired) is never retried.
 // WithMaxRetries(0) turns retries off; WithRetryPolicy tunes them.
 //
+// # The queue
+//
+// Real fal workloads go through the queue. Subscribe submits, waits and
+// returns the output; Submit returns a *RequestHandle at once, whose
+// Status, Events, Result and Cancel follow the request; Client.Handle (or
+// Client.Status, Client.Result, Client.Cancel) rebuilds a handle from an app
+// id and request id saved earlier, in another process or after a restart.
+// Queue URLs are built from the app's owner and alias, as fal does: a
+// sub-path is dropped, "workflows/" and "comfy/" keep their namespace, and
+// the legacy "1234-alias" form becomes "1234/alias".
+//
+// Waiting uses fal's status stream (GET …/status/stream, server-sent
+// events) and falls back to polling every 250 ms (WithPollInterval) when
+// the stream is unavailable or drops more than twice; WithPolling polls
+// from the start. Status is a sealed type (Queued, InProgress, Completed);
+// with WithLogs(true) each status carries the log entries not delivered
+// before, so no entry appears twice, even across reconnects. A request that
+// completes with an error gives *RequestError. A context deadline (or
+// WithClientTimeout) bounds the whole wait; when it runs out after the
+// submit, Subscribe cancels the request on the server and returns
+// *TimeoutError with the request id. Nothing polls after Subscribe returns.
+//
+// The status and response URLs a submit answers with are used only when
+// they lie under the client's queue host; otherwise falgo builds them from
+// the app id, so credentials never follow a server-supplied URL elsewhere.
+//
+// # Streams
+//
+// Stream posts to an app's /stream endpoint and yields its server-sent
+// events as an iter.Seq2[Event, error]; breaking out of the loop closes the
+// connection. Long streams are bounded by the context, not the per-call
+// timeout; WithStreamIdleTimeout bounds silences.
+//
+// # Files
+//
+// Upload (and UploadFile, UploadImage) store content in fal storage and
+// return its URL; uploads stream, in parallel parts above 100 MiB, and fall
+// back to fal's REST storage when the CDN fails. Values made with LocalFile,
+// FileBytes or FileReader anywhere in an input are uploaded automatically
+// before Run, Submit, Subscribe and Stream. File describes output files;
+// its Download streams them without sending credentials, and FindFiles
+// lists every file in an output. Encode, EncodeFile and EncodeImage make
+// data URIs. WithExpiration and WithStorageACL set the lifecycle of
+// uploaded files and, sent as X-Fal-Object-Lifecycle-Preference, of the
+// files an app generates.
+//
 // # Security
 //
 // Credentials are attached only to requests for the client's own hosts, and
