@@ -40,20 +40,20 @@
 // A client given WithKey or WithCredentials uses exactly that. Otherwise it looks
 // for credentials when the first request needs them, in this order:
 //
-//   1. FAL_KEY: sent as "Authorization: Key <FAL_KEY>".
-//   2. FAL_KEY_ID and FAL_KEY_SECRET: sent as "Key <id>:<secret>". If only one of
-//      the two is set, that is reported in the error rather than silently ignored.
-//   3. FAL_KEY_FILE: the path of a file holding the key (surrounding whitespace is
-//      trimmed; a leading ~ is expanded). On Unix-like systems the file must not be
-//      accessible by group or others (chmod 600), or it is refused.
-//   4. The fal CLI login (`fal auth login`): the file auth0_token in $FAL_HOME_DIR
-//      (default ~/.fal), sent as "Bearer <access token>". Unlike the Python client,
-//      falgo refreshes the access token whenever it comes within five minutes of
-//      expiry, so a long-lived client keeps working; the refreshed token is written
-//      back to the file (mode 0600) under the same lock the fal CLI uses. The token
-//      endpoint can be changed with FAL_AUTH_TOKEN_URL, a falgo extension (https
-//      only, except for loopback addresses), or CLITokenCredentials.TokenURL.
-//   5. Google Colab: detection only, see below.
+//  1. FAL_KEY: sent as "Authorization: Key <FAL_KEY>".
+//  2. FAL_KEY_ID and FAL_KEY_SECRET: sent as "Key <id>:<secret>". If only one of
+//     the two is set, that is reported in the error rather than silently ignored.
+//  3. FAL_KEY_FILE: the path of a file holding the key (surrounding whitespace is
+//     trimmed; a leading ~ is expanded). On Unix-like systems the file must not be
+//     accessible by group or others (chmod 600), or it is refused.
+//  4. The fal CLI login (`fal auth login`): the file auth0_token in $FAL_HOME_DIR
+//     (default ~/.fal), sent as "Bearer <access token>". Unlike the Python client,
+//     falgo refreshes the access token whenever it comes within five minutes of
+//     expiry, so a long-lived client keeps working; the refreshed token is written
+//     back to the file (mode 0600) under the same lock the fal CLI uses. The token
+//     endpoint can be changed with FAL_AUTH_TOKEN_URL, a falgo extension (https
+//     only, except for loopback addresses), or CLITokenCredentials.TokenURL.
+//  5. Google Colab: detection only, see below.
 //
 // FAL_FORCE_AUTH_BY_USER=1 skips every API-key source: only the fal CLI login is
 // used. Empty variables count as unset. A key source that is set but unusable (a
@@ -79,7 +79,7 @@
 // it sets (a heuristic), and ColabToken returns FAL_KEY only once the notebook
 // has exported it. To use a Colab secret, run this in a Python cell first:
 //
-//     import os; from google.colab import userdata; os.environ["FAL_KEY"] = userdata.get("FAL_KEY")
+//	import os; from google.colab import userdata; os.environ["FAL_KEY"] = userdata.get("FAL_KEY")
 //
 // with a secret named FAL_KEY in the Secrets panel and "Notebook access" switched
 // on. Under the VS Code extension or the colab CLI, notebook secrets are not
