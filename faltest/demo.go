@@ -1,0 +1,337 @@
+package faltest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Ids of the demo apps every Server has unless WithoutDemoApps is given.
+const (
+	// DemoFluxSchnell, DemoFluxDev and DemoFastSDXL are text-to-image apps
+	// with the input and output shapes of the fal endpoints of the same
+	// name; they return real PNGs.
+	DemoFluxSchnell = "fal-ai/flux/schnell"
+	DemoFluxDev     = "fal-ai/flux/dev"
+	DemoFastSDXL    = "fal-ai/fast-sdxl"
+	// DemoRealtimeLCM is the realtime demo: a small, fast text-to-image
+	// app (default 512×512) meant for the realtime websocket, usable
+	// through every other entry point too.
+	DemoRealtimeLCM = "fal-ai/fast-lcm-diffusion"
+	// DemoAnyLLM is a text app with fal-ai/any-llm's shapes; streamed, it
+	// emits the text as it grows.
+	DemoAnyLLM = "fal-ai/any-llm"
+	// DemoEcho returns its input (see the package documentation for the
+	// "_"-prefixed control fields it understands).
+	DemoEcho = "falgo/echo"
+)
+
+// registerDemoApps registers the demo apps.
+func (s *Server) registerDemoApps() {
+	d := s.cfg.demoDelay
+	must := func(err error) {
+		if err != nil {
+			panic("faltest: registering a demo app: " + err.Error())
+		}
+	}
+	must(s.Register(DemoFluxSchnell, textToImage(DemoFluxSchnell, "landscape_4_3", 4, d)))
+	must(s.Register(DemoFluxDev, textToImage(DemoFluxDev, "landscape_4_3", 28, d)))
+	must(s.Register(DemoFastSDXL, textToImage(DemoFastSDXL, "square_hd", 25, d)))
+	must(s.Register(DemoRealtimeLCM, textToImage(DemoRealtimeLCM, "square", 4, d/4)))
+	must(s.Register(DemoAnyLLM, anyLLM(d)))
+	must(s.Register(DemoEcho, echo))
+}
+
+// imageSizes are fal's image size presets.
+var imageSizes = map[string][2]int{
+	"square_hd":      {1024, 1024},
+	"square":         {512, 512},
+	"portrait_4_3":   {768, 1024},
+	"portrait_16_9":  {576, 1024},
+	"landscape_4_3":  {1024, 768},
+	"landscape_16_9": {1024, 576},
+}
+
+// maxImageSide bounds custom image sizes.
+const maxImageSide = 4096
+
+// t2iInput is the input of the text-to-image demos.
+type t2iInput struct {
+	Prompt            *string         `json:"prompt"`
+	ImageSize         json.RawMessage `json:"image_size"`
+	NumImages         *int            `json:"num_images"`
+	Seed              *int64          `json:"seed"`
+	NumInferenceSteps *int            `json:"num_inference_steps"`
+	GuidanceScale     *float64        `json:"guidance_scale"`
+	SyncMode          bool            `json:"sync_mode"`
+	// Accepted for compatibility and ignored: the demos always draw PNGs
+	// and never flag anything.
+	EnableSafetyChecker *bool  `json:"enable_safety_checker"`
+	OutputFormat        string `json:"output_format"`
+	NegativePrompt      string `json:"negative_prompt"`
+}
+
+// ImageFile is an image in an app's output, as fal returns it.
+type ImageFile struct {
+	URL         string `json:"url"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	ContentType string `json:"content_type"`
+}
+
+// t2iOutput is the output of the text-to-image demos.
+type t2iOutput struct {
+	Images          []ImageFile        `json:"images"`
+	Seed            int64              `json:"seed"`
+	Timings         map[string]float64 `json:"timings"`
+	HasNSFWConcepts []bool             `json:"has_nsfw_concepts"`
+	Prompt          string             `json:"prompt"`
+}
+
+// requireObject rejects input that is not a JSON object.
+func requireObject(in json.RawMessage) error {
+	t := bytes.TrimSpace(in)
+	if len(t) == 0 || t[0] != '{' {
+		return &InputError{Details: []ValidationDetail{{Loc: []any{"body"}, Msg: "the input must be a JSON object", Type: "model_attributes_type"}}}
+	}
+	return nil
+}
+
+// parseImageSize reads image_size: a preset name or {"width","height"}.
+func parseImageSize(raw json.RawMessage, def string) (int, int, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		wh := imageSizes[def]
+		return wh[0], wh[1], nil
+	}
+	var name string
+	if json.Unmarshal(raw, &name) == nil {
+		wh, ok := imageSizes[name]
+		if !ok {
+			return 0, 0, ValidationError("image_size", fmt.Sprintf("unknown image size %q: use square_hd, square, portrait_4_3, portrait_16_9, landscape_4_3, landscape_16_9 or {\"width\": w, \"height\": h}", name))
+		}
+		return wh[0], wh[1], nil
+	}
+	var wh struct {
+		Width  *int `json:"width"`
+		Height *int `json:"height"`
+	}
+	if err := json.Unmarshal(raw, &wh); err != nil || wh.Width == nil || wh.Height == nil {
+		return 0, 0, ValidationError("image_size", "image_size must be a preset name or an object {\"width\": w, \"height\": h}")
+	}
+	if *wh.Width < 1 || *wh.Width > maxImageSide {
+		return 0, 0, ValidationError("image_size.width", fmt.Sprintf("width must be between 1 and %d", maxImageSide))
+	}
+	if *wh.Height < 1 || *wh.Height > maxImageSide {
+		return 0, 0, ValidationError("image_size.height", fmt.Sprintf("height must be between 1 and %d", maxImageSide))
+	}
+	return *wh.Width, *wh.Height, nil
+}
+
+// textToImage builds a text-to-image demo app: it logs its progress,
+// takes about delay, and outputs num_images deterministic PNGs (image i
+// drawn from prompt and seed+i) stored on the server's CDN (or inlined as
+// data URIs with sync_mode).
+func textToImage(id, defaultSize string, defaultSteps int, delay time.Duration) HandlerFunc {
+	return func(ctx context.Context, req *Request) (any, error) {
+		start := time.Now()
+		if err := requireObject(req.Input); err != nil {
+			return nil, err
+		}
+		var in t2iInput
+		if err := req.Decode(&in); err != nil {
+			return nil, err
+		}
+		if in.Prompt == nil {
+			return nil, &InputError{Details: []ValidationDetail{{Loc: []any{"body", "prompt"}, Msg: "field required", Type: "missing"}}}
+		}
+		if strings.TrimSpace(*in.Prompt) == "" {
+			return nil, ValidationError("prompt", "the prompt must not be empty")
+		}
+		w, h, err := parseImageSize(in.ImageSize, defaultSize)
+		if err != nil {
+			return nil, err
+		}
+		n := 1
+		if in.NumImages != nil {
+			n = *in.NumImages
+			if n < 1 || n > 4 {
+				return nil, ValidationError("num_images", "num_images must be between 1 and 4")
+			}
+		}
+		steps := defaultSteps
+		if in.NumInferenceSteps != nil {
+			steps = *in.NumInferenceSteps
+			if steps < 1 || steps > 50 {
+				return nil, ValidationError("num_inference_steps", "num_inference_steps must be between 1 and 50")
+			}
+		}
+		seed := rand.Int64N(1 << 31)
+		if in.Seed != nil {
+			seed = *in.Seed
+		}
+
+		req.Log("INFO", fmt.Sprintf("Loading %s", id))
+		for i := 1; i <= steps; i++ {
+			if err := sleepCtx(ctx, delay/time.Duration(steps)); err != nil {
+				return nil, err
+			}
+			req.Log("INFO", fmt.Sprintf("Step %d/%d", i, steps))
+		}
+		out := t2iOutput{Seed: seed, Prompt: *in.Prompt, HasNSFWConcepts: make([]bool, n)}
+		for i := 0; i < n; i++ {
+			data := drawPNG(*in.Prompt, seed+int64(i), w, h)
+			url := ""
+			if in.SyncMode {
+				url = "data:image/png;base64," + base64.StdEncoding.EncodeToString(data)
+			} else {
+				url = req.Upload("image/png", fmt.Sprintf("image-%d.png", i), data)
+			}
+			out.Images = append(out.Images, ImageFile{URL: url, Width: w, Height: h, ContentType: "image/png"})
+		}
+		out.Timings = map[string]float64{"inference": time.Since(start).Seconds()}
+		req.Log("INFO", fmt.Sprintf("Generated %d image(s)", n))
+		return out, nil
+	}
+}
+
+// llmInput is the input of the any-llm demo.
+type llmInput struct {
+	Prompt       *string `json:"prompt"`
+	Model        string  `json:"model"`
+	SystemPrompt string  `json:"system_prompt"`
+}
+
+// llmOutput is any-llm's output and stream event.
+type llmOutput struct {
+	Output  string `json:"output"`
+	Partial bool   `json:"partial"`
+}
+
+// anyLLM builds the any-llm demo: a deterministic reply, emitted chunk by
+// chunk ({"output": <text so far>, "partial": true}, ..., then
+// "partial": false) when streamed.
+func anyLLM(delay time.Duration) HandlerFunc {
+	return func(ctx context.Context, req *Request) (any, error) {
+		if err := requireObject(req.Input); err != nil {
+			return nil, err
+		}
+		var in llmInput
+		if err := req.Decode(&in); err != nil {
+			return nil, err
+		}
+		if in.Prompt == nil {
+			return nil, &InputError{Details: []ValidationDetail{{Loc: []any{"body", "prompt"}, Msg: "field required", Type: "missing"}}}
+		}
+		if strings.TrimSpace(*in.Prompt) == "" {
+			return nil, ValidationError("prompt", "the prompt must not be empty")
+		}
+		model := in.Model
+		if model == "" {
+			model = "google/gemini-flash-1.5"
+		}
+		reply := fmt.Sprintf("This is %s, simulated by faltest. You asked: %q. A real model would answer here; this reply is the same every time for the same prompt.", model, *in.Prompt)
+		words := strings.SplitAfter(reply, " ")
+		const perChunk = 4
+		chunks := (len(words) + perChunk - 1) / perChunk
+		req.Log("INFO", "Generating with "+model)
+		var sofar strings.Builder
+		for c := 0; c < chunks; c++ {
+			if err := sleepCtx(ctx, delay/time.Duration(chunks)); err != nil {
+				return nil, err
+			}
+			for _, w := range words[c*perChunk : min((c+1)*perChunk, len(words))] {
+				sofar.WriteString(w)
+			}
+			if err := req.Emit(llmOutput{Output: sofar.String(), Partial: c < chunks-1}); err != nil {
+				return nil, err
+			}
+		}
+		return llmOutput{Output: reply}, nil
+	}
+}
+
+// echoControl are the "_"-prefixed input fields falgo/echo acts on.
+type echoControl struct {
+	Headers bool              `json:"_headers"`
+	SleepMS int               `json:"_sleep_ms"`
+	Logs    []string          `json:"_logs"`
+	Events  []json.RawMessage `json:"_events"`
+	Error   *struct {
+		Status    int    `json:"status"`
+		Detail    any    `json:"detail"`
+		ErrorType string `json:"error_type"`
+	} `json:"_error"`
+}
+
+// maxEchoSleep bounds _sleep_ms.
+const maxEchoSleep = 10 * time.Minute
+
+// echo is falgo/echo: it returns its input unchanged. An object input may
+// hold control fields, acted on in this order: "_logs" (strings logged),
+// "_events" (values emitted when streamed), "_sleep_ms" (a wait),
+// "_error" ({"status","detail","error_type"}: fail with that answer) and
+// "_headers": true (the output gains "_request": the app, path, request id
+// and the request's X-Fal-*, User-Agent and Content-Type headers).
+func echo(ctx context.Context, req *Request) (any, error) {
+	in := req.Input
+	if !bytes.Contains(in, []byte(`"_`)) {
+		return validJSON(in), nil // the hot path: nothing to do but echo
+	}
+	t := bytes.TrimSpace(in)
+	if len(t) == 0 || t[0] != '{' {
+		return validJSON(in), nil
+	}
+	var ctl echoControl
+	if err := req.Decode(&ctl); err != nil {
+		return nil, err
+	}
+	for _, l := range ctl.Logs {
+		req.Log("INFO", l)
+	}
+	for _, ev := range ctl.Events {
+		if err := req.Emit(ev); err != nil {
+			return nil, err
+		}
+	}
+	if ctl.SleepMS < 0 {
+		return nil, ValidationError("_sleep_ms", "must not be negative")
+	}
+	if ctl.SleepMS > 0 {
+		if err := sleepCtx(ctx, min(time.Duration(ctl.SleepMS)*time.Millisecond, maxEchoSleep)); err != nil {
+			return nil, err
+		}
+	}
+	if e := ctl.Error; e != nil {
+		if e.Status < 400 || e.Status > 599 {
+			return nil, ValidationError("_error.status", "must be an HTTP error status (400-599)")
+		}
+		return nil, &AppError{Status: e.Status, Detail: e.Detail, Type: e.ErrorType}
+	}
+	if !ctl.Headers {
+		return validJSON(in), nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(in, &obj); err != nil {
+		return nil, ValidationError("", "invalid input: "+err.Error())
+	}
+	hdr := map[string]string{}
+	for k, v := range req.Header {
+		if strings.HasPrefix(k, "X-Fal-") || k == "User-Agent" || k == "Content-Type" {
+			hdr[k] = strings.Join(v, ", ")
+		}
+	}
+	meta, _ := json.Marshal(map[string]any{
+		"app":        req.App,
+		"path":       req.Path,
+		"request_id": req.RequestID,
+		"headers":    hdr,
+	})
+	obj["_request"] = meta
+	return obj, nil
+}

@@ -1,0 +1,177 @@
+package faltest
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// Option configures a Server; pass options to NewServer or Start.
+type Option func(*settings)
+
+// settings is what the options build; Start validates it.
+type settings struct {
+	addr         string
+	key          string
+	demoApps     bool
+	demoDelay    time.Duration
+	apps         []appSpec
+	faultSeed    int64
+	faultRules   []FaultRule
+	pingInterval time.Duration
+	webhookTries int
+	webhookWait  time.Duration
+	retention    time.Duration
+	errs         []error
+}
+
+type appSpec struct {
+	id      string
+	handler HandlerFunc
+	opts    []AppOption
+}
+
+// Defaults of the Server's settings.
+const (
+	// DefaultDemoDelay is how long a demo app works on one request, spread
+	// over its progress steps; change it with WithDemoDelay.
+	DefaultDemoDelay = 30 * time.Millisecond
+	// DefaultPingInterval is how often a status stream with nothing new to
+	// say sends an SSE comment to keep the connection open, as fal does.
+	DefaultPingInterval = 15 * time.Second
+	// DefaultResultRetention is how long a completed queue request stays
+	// fetchable (fal keeps results for an hour).
+	DefaultResultRetention = time.Hour
+)
+
+func defaultSettings() settings {
+	return settings{
+		addr:         "127.0.0.1:0",
+		key:          DefaultKey,
+		demoApps:     true,
+		demoDelay:    DefaultDemoDelay,
+		pingInterval: DefaultPingInterval,
+		webhookTries: 4,
+		webhookWait:  50 * time.Millisecond,
+		retention:    DefaultResultRetention,
+	}
+}
+
+func (c *settings) fail(format string, args ...any) {
+	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
+
+// WithAddr sets the address to listen on (default "127.0.0.1:0", a free
+// port on the loopback interface). Any host:port net.Listen accepts works;
+// the server has no TLS and no real authentication, so keep it on loopback
+// unless you know what you are doing.
+func WithAddr(addr string) Option {
+	return func(c *settings) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			c.fail("WithAddr(%q): want host:port, e.g. \"127.0.0.1:8080\": %v", addr, err)
+			return
+		}
+		c.addr = addr
+	}
+}
+
+// WithKey sets the API key the server accepts (default DefaultKey). Clients
+// must send "Authorization: Key <key>".
+func WithKey(key string) Option {
+	return func(c *settings) {
+		if key == "" {
+			c.fail("WithKey: the key is empty")
+			return
+		}
+		for _, r := range key {
+			if r < 0x21 || r > 0x7e {
+				c.fail("WithKey: the key may only hold printable ASCII without spaces")
+				return
+			}
+		}
+		c.key = key
+	}
+}
+
+// WithoutDemoApps leaves out the built-in demo apps (see the package
+// documentation); only apps added with WithApp or Register exist.
+func WithoutDemoApps() Option {
+	return func(c *settings) { c.demoApps = false }
+}
+
+// WithDemoDelay sets how long each demo app request takes (default
+// DefaultDemoDelay); 0 makes them answer as fast as they can. falgo/echo
+// never waits unless its input asks it to.
+func WithDemoDelay(d time.Duration) Option {
+	return func(c *settings) {
+		if d < 0 {
+			c.fail("WithDemoDelay: negative duration %v", d)
+			return
+		}
+		c.demoDelay = d
+	}
+}
+
+// WithApp registers an app, like Server.Register; an invalid id makes
+// NewServer panic and Start fail.
+func WithApp(id string, h HandlerFunc, opts ...AppOption) Option {
+	return func(c *settings) {
+		c.apps = append(c.apps, appSpec{id: id, handler: h, opts: opts})
+	}
+}
+
+// WithFaults injects faults from the start, like Server.SetFaults.
+func WithFaults(seed int64, rules ...FaultRule) Option {
+	return func(c *settings) {
+		if err := validateRules(rules); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithFaults: %w", err))
+			return
+		}
+		c.faultSeed = seed
+		c.faultRules = append([]FaultRule(nil), rules...)
+	}
+}
+
+// WithPingInterval sets how often an idle status stream sends an SSE
+// comment (default DefaultPingInterval, fal's 15 s). Tests use a short one
+// to see the keep-alives.
+func WithPingInterval(d time.Duration) Option {
+	return func(c *settings) {
+		if d <= 0 {
+			c.fail("WithPingInterval: the interval must be positive, got %v", d)
+			return
+		}
+		c.pingInterval = d
+	}
+}
+
+// WithWebhookRetries sets how many times a failed webhook delivery is
+// retried (default 3) and the wait before the first retry (default 50 ms,
+// doubling after each attempt). Deliveries stop when the Server closes.
+func WithWebhookRetries(retries int, firstWait time.Duration) Option {
+	return func(c *settings) {
+		if retries < 0 || retries > 20 {
+			c.fail("WithWebhookRetries: retries must be between 0 and 20, got %d", retries)
+			return
+		}
+		if firstWait < 0 {
+			c.fail("WithWebhookRetries: negative wait %v", firstWait)
+			return
+		}
+		c.webhookTries = retries + 1
+		c.webhookWait = firstWait
+	}
+}
+
+// WithResultRetention sets how long completed queue requests stay
+// fetchable (default DefaultResultRetention); after that their status and
+// result answer 404, as fal's do once they expire.
+func WithResultRetention(d time.Duration) Option {
+	return func(c *settings) {
+		if d <= 0 {
+			c.fail("WithResultRetention: the retention must be positive, got %v", d)
+			return
+		}
+		c.retention = d
+	}
+}

@@ -1,0 +1,219 @@
+package faltest
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// sseWriter writes server-sent events, flushing after each.
+type sseWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	started bool
+}
+
+func newSSE(w http.ResponseWriter) *sseWriter {
+	return &sseWriter{w: w, rc: http.NewResponseController(w)}
+}
+
+// start sends the 200 header of the stream.
+func (s *sseWriter) start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	s.w.WriteHeader(http.StatusOK)
+}
+
+// event writes one event; name may be empty (a plain "data:" event).
+func (s *sseWriter) event(name string, data []byte) error {
+	s.start()
+	buf := make([]byte, 0, len(data)+32)
+	if name != "" {
+		buf = append(buf, "event: "...)
+		buf = append(buf, name...)
+		buf = append(buf, '\n')
+	}
+	// JSON from encoding/json has no raw newlines, so one data line holds it.
+	buf = append(buf, "data: "...)
+	buf = append(buf, data...)
+	buf = append(buf, '\n', '\n')
+	if _, err := s.w.Write(buf); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// comment writes an SSE comment line (a keep-alive).
+func (s *sseWriter) comment(text string) error {
+	s.start()
+	if _, err := s.w.Write([]byte(": " + text + "\n\n")); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// errStreamClosed is Emit's answer once the handler has returned.
+var errStreamClosed = errors.New("faltest: Emit called after the handler returned")
+
+// streamError is the data of the "error" event that ends a stream whose
+// handler failed after it had emitted events.
+type streamError struct {
+	Detail     json.RawMessage `json:"detail"`
+	ErrorType  string          `json:"error_type,omitempty"`
+	StatusCode int             `json:"status_code"`
+}
+
+// handleStream serves POST /run/{app...}/stream: every event the handler
+// emits becomes a "data: <JSON>" SSE event. If the handler emits nothing,
+// its output is sent as the only event. An error before the first event
+// is a normal HTTP error answer; after it, an "event: error" event carries
+// {"detail", "error_type", "status_code"} and ends the stream.
+func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, r, http.MethodPost)
+		return
+	}
+	if !s.checkKey(r) {
+		s.unauthorized(w)
+		return
+	}
+	id := appPath(r, "/run/")
+	id = id[:len(id)-len("/stream")]
+	a, path := s.findApp(id)
+	if a == nil {
+		notFoundApp(w, id)
+		return
+	}
+	input, ok := s.readInput(w, r)
+	if !ok {
+		return
+	}
+	deadline, ok := startDeadline(w, r)
+	if !ok {
+		return
+	}
+	r.Header.Del("Authorization")
+
+	sse := newSSE(w)
+	var (
+		mu     sync.Mutex
+		sent   int
+		closed bool
+	)
+	emit := func(event any) error {
+		data, err := encodeOutput(event)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if closed {
+			return errStreamClosed
+		}
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		if err := sse.event("", data); err != nil {
+			return err
+		}
+		sent++
+		return nil
+	}
+	req := &Request{App: a.id, Path: path, RequestID: w.Header().Get(headerRequestID), Input: input, Header: r.Header, srv: s, emit: emit}
+	out, err := s.execute(r.Context(), a, req, execOptions{deadline: deadline})
+
+	mu.Lock()
+	defer mu.Unlock()
+	closed = true
+	if r.Context().Err() != nil {
+		return // the caller is gone
+	}
+	switch {
+	case err != nil && sent == 0:
+		replyFor(err).write(w)
+	case err != nil:
+		rep := replyFor(err)
+		var body struct {
+			Detail json.RawMessage `json:"detail"`
+		}
+		_ = json.Unmarshal(rep.body, &body)
+		data, _ := json.Marshal(streamError{Detail: body.Detail, ErrorType: rep.errorType, StatusCode: rep.status})
+		_ = sse.event("error", data)
+	case sent == 0:
+		_ = sse.event("", out)
+	}
+}
+
+// handleStatusStream serves GET .../requests/{id}/status/stream: one
+// "data:" event with the status (the status endpoint's body) whenever it
+// changes, an SSE comment every ping interval while nothing happens, and
+// the end of the stream after the COMPLETED event. With logs, each event
+// carries only the log lines that are new since the previous event (the JS
+// client concatenates them); without, logs are null.
+func (s *Server) handleStatusStream(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.queueRequest(w, r, http.MethodGet)
+	if !ok {
+		return
+	}
+	withLogs, ok := wantLogs(w, r)
+	if !ok {
+		return
+	}
+	sse := newSSE(w)
+	ping := time.NewTicker(s.cfg.pingInterval)
+	defer ping.Stop()
+	var (
+		from     int
+		lastSent uint64
+		first    = true
+		ran      bool // an IN_PROGRESS event was sent
+	)
+	send := func(st queueStatus) bool {
+		data, err := json.Marshal(st)
+		return err == nil && sse.event("", data) == nil
+	}
+	for {
+		st, next, version, changed := j.snapshot(withLogs, from)
+		if first || version != lastSent {
+			if st.Status == "COMPLETED" && !first && !ran && j.hasStarted() {
+				// The request ran between two looks: report IN_PROGRESS
+				// (with the new log lines) before COMPLETED, so a
+				// listener sees every state it went through.
+				mid := st
+				mid.Status, mid.Metrics, mid.Error, mid.ErrorType = "IN_PROGRESS", nil, "", ""
+				if !send(mid) {
+					return
+				}
+				if withLogs {
+					st.Logs = []LogEntry{}
+				}
+			}
+			if !send(st) {
+				return
+			}
+			ran = ran || st.Status == "IN_PROGRESS"
+			first, lastSent, from = false, version, next
+			if st.Status == "COMPLETED" {
+				return
+			}
+			ping.Reset(s.cfg.pingInterval)
+		}
+		select {
+		case <-changed:
+		case <-ping.C:
+			if err := sse.comment("ping"); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
