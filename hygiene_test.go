@@ -93,3 +93,52 @@ func TestCredentialsFormatting(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+func TestRedirectDropsCredentialsOffHost(t *testing.T) {
+	other := newScripted(t, jsonReply(200, `{"moved":true}`))
+	srv := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	})
+	res, err := srv.client(t).Run(context.Background(), "fal-ai/x", map[string]int{"a": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Data) != `{"moved":true}` {
+		t.Fatalf("data %s", res.Data)
+	}
+	got := other.requests()
+	if len(got) != 1 || got[0].Header.Get("Authorization") != "" {
+		t.Fatalf("the redirect target (another host) received Authorization %q", got[0].Header.Get("Authorization"))
+	}
+	if string(got[0].Body) != `{"a":1}` {
+		t.Fatalf("307 must replay the body, got %q", got[0].Body)
+	}
+	if srv.requests()[0].Header.Get("Authorization") == "" {
+		t.Fatal("the fal host itself did not get the key; the test proves nothing")
+	}
+}
+
+func TestPlainHTTPRefusedForRemoteHosts(t *testing.T) {
+	for _, opt := range []fal.Option{
+		fal.WithRunHost("http://fal.example.com/run"),
+		fal.WithQueueHost("http://10.1.2.3:8080"),
+		fal.WithRestHost("http://rest.example.com"),
+		fal.WithCDNHost("http://cdn.example.com"),
+	} {
+		if _, err := fal.NewClient(fal.WithKey("k"), opt); err == nil || !strings.Contains(err.Error(), "unencrypted") {
+			t.Errorf("plain http to a remote host: err = %v", err)
+		}
+	}
+	if _, err := fal.NewClient(fal.WithKey("k"), fal.WithRunHost("http://fal.example.com/run"), fal.WithQueueHost("https://q.example.com"), fal.WithInsecureHTTP()); err != nil {
+		t.Errorf("WithInsecureHTTP: %v", err)
+	}
+	for _, h := range []string{"http://127.0.0.1:9/run", "http://localhost:9", "http://[::1]:9"} {
+		if _, err := fal.NewClient(fal.WithKey("k"), fal.WithRunHost(h), fal.WithQueueHost(h)); err != nil {
+			t.Errorf("loopback %s refused: %v", h, err)
+		}
+	}
+	t.Setenv("FAL_RUN_HOST", "http://fal.example.com")
+	if _, err := fal.NewClient(); err == nil {
+		t.Error("plain http from FAL_RUN_HOST accepted")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -48,6 +49,8 @@ type config struct {
 	streamIdle time.Duration // Stream: longest silence, 0 for none
 
 	upload uploadConfig
+
+	allowHTTP bool // plain http to hosts that are not loopback
 }
 
 func (c *config) clone() *config {
@@ -65,7 +68,36 @@ func (c *config) apply(opts []RequestOption) error {
 			return err
 		}
 	}
+	return c.validate()
+}
+
+// validate checks what no single option can: plain http is refused for
+// hosts that are not on this machine, unless WithInsecureHTTP allows it,
+// since the key would cross the network in the clear.
+func (c *config) validate() error {
+	if c.allowHTTP {
+		return nil
+	}
+	for _, h := range []struct {
+		name string
+		u    *url.URL
+	}{{"run", c.hosts.run}, {"queue", c.hosts.queue}, {"REST", c.hosts.rest}, {"CDN", c.hosts.cdn}} {
+		if h.u != nil && h.u.Scheme == "http" && !isLoopback(h.u.Hostname()) {
+			return fmt.Errorf("fal: the %s host %s uses plain http to a host that is not this machine: the API key would travel unencrypted; use https, or WithInsecureHTTP() if you really mean it", h.name, h.u)
+		}
+	}
 	return nil
+}
+
+// WithInsecureHTTP allows plain http:// hosts that are not loopback
+// addresses (a test server on another machine of a private network).
+// Without it such hosts are refused, because credentials would be sent in
+// the clear. Loopback hosts (127.0.0.1, ::1, localhost) never need it.
+func WithInsecureHTTP() Option {
+	return func(c *config) error {
+		c.allowHTTP = true
+		return nil
+	}
 }
 
 // DefaultTimeout bounds each HTTP call unless WithTimeout says otherwise.
@@ -108,8 +140,9 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithHTTPClient sends requests through hc. Its Timeout, if set, applies on
-// top of WithTimeout; its CheckRedirect is replaced so that credentials
-// never follow a redirect to a host that is not one of the client's.
+// top of WithTimeout. Redirects follow falgo's policy first (credentials
+// are removed from a redirect to a host that is not one of the client's,
+// and https→http redirects are refused), then hc's CheckRedirect, if any.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {

@@ -151,7 +151,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, req *apiRequest, cred
 	}
 	c.setHeaders(hr, cfg, req, creds)
 	start := time.Now()
-	res, err := cfg.httpClient.Do(hr)
+	res, err := safeClient(cfg).Do(hr)
 	if err != nil {
 		return nil, c.transportError(actx, cfg, req, err)
 	}
@@ -260,4 +260,32 @@ func redactURL(raw string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// maxRedirects bounds the redirects one request follows.
+const maxRedirects = 10
+
+// safeClient is cfg's HTTP client with a redirect policy that never lets
+// credentials leave the client's hosts: Authorization is removed from a
+// redirected request to any other host, and a redirect from https to
+// http is refused. A CheckRedirect of the caller's client still runs.
+func safeClient(cfg *config) *http.Client {
+	hc := *cfg.httpClient
+	user := cfg.httpClient.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refusing a redirect from https to %s", req.URL.Scheme)
+		}
+		if !cfg.hosts.owns(req.URL) {
+			req.Header.Del("Authorization")
+		}
+		if user != nil {
+			return user(req, via)
+		}
+		return nil
+	}
+	return &hc
 }

@@ -45,7 +45,7 @@ func (c *Client) openStream(ctx context.Context, cfg *config, req *apiRequest, i
 	if cfg.timeout > 0 {
 		headerTimer = time.AfterFunc(cfg.timeout, func() { cancel(errAttemptTimeout) })
 	}
-	res, err := cfg.httpClient.Do(hr)
+	res, err := safeClient(cfg).Do(hr)
 	if headerTimer != nil {
 		headerTimer.Stop()
 	}
