@@ -528,7 +528,13 @@ func (s *Server) queueRequest(w http.ResponseWriter, r *http.Request, method str
 		methodNotAllowed(w, r, method)
 		return nil, false
 	}
-	if !s.checkKey(r) {
+	authorized := s.checkKey(r)
+	if !authorized && strings.HasSuffix(r.URL.Path, "/status/stream") {
+		// The JS client's "client" mode streams status with a temporary token.
+		app, _, _, _ := parseRequestPath(appPath(r, "/queue/"))
+		authorized = s.checkKeyOrToken(r, app)
+	}
+	if !authorized {
 		s.unauthorized(w)
 		return nil, false
 	}

@@ -263,6 +263,17 @@ func (s *Server) checkKey(r *http.Request) bool {
 	return len(a) == len("Key ")+len(s.Key) && strings.HasPrefix(a, "Key ") && a[len("Key "):] == s.Key
 }
 
+// checkKeyOrToken is checkKey, or, for a request without Authorization
+// (the JS client's "client" connection mode), a temporary token from POST
+// /rest/tokens/ in ?fal_jwt_token= that allows app.
+func (s *Server) checkKeyOrToken(r *http.Request, app string) bool {
+	if s.checkKey(r) {
+		return true
+	}
+	tok := r.URL.Query().Get("fal_jwt_token")
+	return r.Header.Get("Authorization") == "" && tok != "" && s.realtime.verify(tok, app, time.Now()) == nil
+}
+
 // unauthorized answers 401 the way fal does when the key is missing or wrong.
 func (s *Server) unauthorized(w http.ResponseWriter) {
 	writeError(w, http.StatusUnauthorized,

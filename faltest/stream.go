@@ -81,12 +81,12 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, r, http.MethodPost)
 		return
 	}
-	if !s.checkKey(r) {
+	id := appPath(r, "/run/")
+	id = id[:len(id)-len("/stream")]
+	if !s.checkKeyOrToken(r, id) {
 		s.unauthorized(w)
 		return
 	}
-	id := appPath(r, "/run/")
-	id = id[:len(id)-len("/stream")]
 	a, path := s.findApp(id)
 	if a == nil {
 		notFoundApp(w, id)
