@@ -23,7 +23,7 @@
 // the environment, read when the client is built:
 //
 //	FAL_RUN_HOST        synchronous runs (default fal.run)
-//	FAL_QUEUE_RUN_HOST  the queue (default queue.<run host>)
+//	FAL_QUEUE_RUN_HOST  the queue (default queue.<run host>; the run host itself for an IP or localhost)
 //	FAL_REST_HOST       tokens and storage (default rest.fal.ai; falgo's extension)
 //	FAL_CDN_HOST        uploads (default v3.fal.media; falgo's extension)
 //

@@ -53,10 +53,13 @@ func parseHost(opt, v string) (*url.URL, error) {
 }
 
 // queueFromRun derives the default queue host: queue.<run host>, keeping the
-// scheme, port and path.
+// scheme, port and path. An IP address or localhost has no subdomains: the
+// queue is then assumed to be served by the same host.
 func queueFromRun(run *url.URL) *url.URL {
 	q := *run
-	q.Host = "queue." + run.Host
+	if h := run.Hostname(); h != "localhost" && net.ParseIP(h) == nil {
+		q.Host = "queue." + run.Host
+	}
 	return &q
 }
 
@@ -81,7 +84,7 @@ func defaultHosts() (hosts, error) {
 		return h, err
 	}
 	var set bool
-	if h.queue, set, err = get("FAL_QUEUE_RUN_HOST", "queue."+h.run.Host); err != nil {
+	if h.queue, set, err = get("FAL_QUEUE_RUN_HOST", h.run.String()); err != nil {
 		return h, err
 	}
 	if set {

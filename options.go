@@ -157,7 +157,8 @@ func WithHTTPClient(hc *http.Client) Option {
 // $FAL_RUN_HOST, else fal.run). A bare host ("fal.run", "localhost:8443") is
 // reached over https; a URL with a scheme and path
 // ("http://127.0.0.1:8080/run") is used as the base URL. Unless set
-// explicitly, the queue host follows it as queue.<run host>.
+// explicitly, the queue host follows it as queue.<run host> (or the run host
+// itself when that is an IP address or localhost).
 func WithRunHost(host string) Option {
 	return func(c *config) error {
 		u, err := parseHost("WithRunHost", host)

@@ -173,8 +173,15 @@ func TestHostsFromEnvironment(t *testing.T) {
 	if r := srv.requests(); len(r) != 1 || r[0].Path != "/run/falgo/echo" {
 		t.Fatalf("requests = %+v", r)
 	}
-	s := c.String()
-	if !strings.Contains(s, "queue: "+strings.Replace(srv.URL, "127.0.0.1", "queue.127.0.0.1", 1)+"/run") {
+	if s := c.String(); !strings.Contains(s, "queue: "+srv.URL+"/run") {
+		t.Errorf("the queue host of an IP run host should default to the same host: %s", s)
+	}
+	t.Setenv("FAL_RUN_HOST", "fal.example.com:8443")
+	c2, err := fal.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c2.String(); !strings.Contains(s, "run: https://fal.example.com:8443,") || !strings.Contains(s, "queue: https://queue.fal.example.com:8443,") {
 		t.Errorf("queue host should default to queue.<run host>: %s", s)
 	}
 	t.Setenv("FAL_RUN_HOST", "bad host/with space")

@@ -25,8 +25,14 @@ import (
 // before its output (fal's server-streaming realtime); a null output after
 // events is not sent.
 //
+// Inputs reach the app as JSON: msgpack maps keep their key order, bin
+// values become base64 strings (what encoding/json makes of []byte) and
+// timestamps RFC 3339 strings. Outputs go back as msgpack with integers
+// kept as integers.
+//
 // Errors come as JSON text frames {"type":"x-fal-error","error":...,
-// "reason":...}: BAD_REQUEST for a frame that is not valid msgpack/JSON
+// "reason":...} (plus "detail" and "error_type" when the app gave them):
+// BAD_REQUEST for a frame that is not valid msgpack/JSON
 // and for app errors with a 4xx status (validation errors), after which
 // the session goes on; INTERNAL_ERROR for any other app failure, after
 // which the server closes the connection (status 1000), as fal's runtime
@@ -41,7 +47,7 @@ const (
 	realtimeCloseGrace   = 2 * time.Second  // a closing handshake may take this long before the TCP connection is cut
 	realtimeWriteTimeout = 30 * time.Second // a client that reads nothing for this long is disconnected
 	realtimeReadLimit    = 64 << 20         // largest frame accepted
-	realtimeMaxPending   = 256              // inputs read ahead without max_buffering (then reading pauses)
+	realtimeMaxPending   = 64               // inputs read ahead without max_buffering (then reading pauses)
 )
 
 // realtimeState tracks realtime sessions and their settings. Its zero value
@@ -123,6 +129,10 @@ func (s *Server) DropRealtimeConns() {
 // closeRealtime ends every session and refuses new ones; Close calls it.
 // Sessions get a 1001 close; one whose client does not finish the closing
 // handshake promptly is cut.
+//
+// It also releases the file store (closeStorage), because Close calls no
+// storage hook of its own: closeRealtime is this half of the package's one
+// entry point into Close.
 func (s *Server) closeRealtime() {
 	rs := &s.realtime
 	rs.mu.Lock()
@@ -130,6 +140,7 @@ func (s *Server) closeRealtime() {
 	rs.mu.Unlock()
 	s.endSessions(func(c *rtConn) { c.shutdown(websocket.StatusGoingAway, "server is shutting down", false) })
 	rs.wg.Wait()
+	s.closeStorage()
 }
 
 // endSessions applies end to every open session and waits for them to

@@ -92,8 +92,8 @@ type fileStore struct {
 	secret   []byte // signs upload URLs; made on first use
 	files    map[string]*storedFile
 	tokens   map[string]time.Time // CDN token -> expiry
-	tokenTTL time.Duration        // 0 means defaultCDNTokenTTL
-	ttlSet   bool
+	tokenTTL time.Duration        // lifetime of new tokens, once ttlSet
+	ttlSet   bool                 // false: defaultCDNTokenTTL
 	sessions map[string]*multipartSession
 	slots    map[string]*uploadSlot
 
@@ -130,8 +130,13 @@ func (s *Server) SetCDNTokenTTL(d time.Duration) {
 // ExpireCDNTokens makes every CDN token issued so far invalid: uploads
 // that present one get 401 until the client fetches a new token.
 func (s *Server) ExpireCDNTokens() {
+	now := time.Now()
 	s.files.mu.Lock()
-	clear(s.files.tokens)
+	for tok, exp := range s.files.tokens {
+		if exp.After(now) {
+			s.files.tokens[tok] = now
+		}
+	}
 	s.files.mu.Unlock()
 }
 
@@ -199,8 +204,9 @@ func (s *Server) putFile(contentType, name string, data []byte) string {
 	return s.fileURL(f.id, f.name)
 }
 
-// closeStorage frees every stored file and temp file. It is for Close; the
-// store must not be used afterwards.
+// closeStorage forgets every stored file and closes (and, where the OS
+// kept them, removes) the temp files holding large uploads. It is for
+// Close; requests still in flight afterwards see an empty store.
 func (s *Server) closeStorage() {
 	st := &s.files
 	st.mu.Lock()
