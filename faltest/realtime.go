@@ -129,10 +129,6 @@ func (s *Server) DropRealtimeConns() {
 // closeRealtime ends every session and refuses new ones; Close calls it.
 // Sessions get a 1001 close; one whose client does not finish the closing
 // handshake promptly is cut.
-//
-// It also releases the file store (closeStorage), because Close calls no
-// storage hook of its own: closeRealtime is this half of the package's one
-// entry point into Close.
 func (s *Server) closeRealtime() {
 	rs := &s.realtime
 	rs.mu.Lock()
@@ -140,7 +136,6 @@ func (s *Server) closeRealtime() {
 	rs.mu.Unlock()
 	s.endSessions(func(c *rtConn) { c.shutdown(websocket.StatusGoingAway, "server is shutting down", false) })
 	rs.wg.Wait()
-	s.closeStorage()
 }
 
 // endSessions applies end to every open session and waits for them to

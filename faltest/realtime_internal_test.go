@@ -19,7 +19,7 @@ func TestMsgpackToJSON(t *testing.T) {
 		in   any
 		want string
 	}{
-		{"ordered map", msgpack.RawMessage(mustPack(t, func(e *msgpack.Encoder) {
+		{"ordered map", msgpack.RawMessage(rtMustPack(t, func(e *msgpack.Encoder) {
 			_ = e.EncodeMapLen(3)
 			_ = e.EncodeString("z")
 			_ = e.EncodeInt(1)
@@ -58,7 +58,7 @@ func TestMsgpackToJSON(t *testing.T) {
 	}
 }
 
-func mustPack(t *testing.T, f func(*msgpack.Encoder)) []byte {
+func rtMustPack(t *testing.T, f func(*msgpack.Encoder)) []byte {
 	t.Helper()
 	var sb strings.Builder
 	enc := msgpack.NewEncoder(&sb)

@@ -100,7 +100,7 @@ func (e *stEnv) cdnToken() (token, baseURL string) {
 }
 
 // errorDetail returns the detail string of a fal error body.
-func errorDetail(t *testing.T, body []byte) string {
+func stErrorDetail(t *testing.T, body []byte) string {
 	t.Helper()
 	var v struct {
 		Detail any `json:"detail"`
@@ -189,7 +189,7 @@ func TestStorageCDNTokenUploadAndDownload(t *testing.T) {
 	// An unknown file is a 404 with fal's error JSON.
 	resp, body = e.do("GET", e.srv.URL+"/cdn/files/nope/a.txt", nil, nil)
 	e.want(resp, body, 404)
-	if !strings.Contains(errorDetail(t, body), "not found") {
+	if !strings.Contains(stErrorDetail(t, body), "not found") {
 		t.Fatalf("404 detail: %s", body)
 	}
 	if _, ok := e.srv.File(e.srv.URL + "/cdn/files/nope/a.txt"); ok {
@@ -216,7 +216,7 @@ func TestStorageExpiredCDNToken(t *testing.T) {
 	tok, _ := e.cdnToken()
 	resp, body := e.do("POST", e.srv.URL+"/cdn/files/upload", strings.NewReader("x"), map[string]string{"Authorization": "Bearer " + tok})
 	e.want(resp, body, 401)
-	if !strings.Contains(errorDetail(t, body), "expired") {
+	if !strings.Contains(stErrorDetail(t, body), "expired") {
 		t.Fatalf("detail should say the token expired: %s", body)
 	}
 
@@ -228,7 +228,7 @@ func TestStorageExpiredCDNToken(t *testing.T) {
 	e.srv.ExpireCDNTokens()
 	resp, body = e.do("POST", e.srv.URL+"/cdn/files/upload", strings.NewReader("x"), map[string]string{"Authorization": "Bearer " + tok})
 	e.want(resp, body, 401)
-	if !strings.Contains(errorDetail(t, body), "expired") {
+	if !strings.Contains(stErrorDetail(t, body), "expired") {
 		t.Fatalf("detail should say the token expired: %s", body)
 	}
 }
@@ -241,7 +241,7 @@ func TestStorageInvalidLifecycleHeader(t *testing.T) {
 			"Authorization": "Bearer " + tok, "X-Fal-Object-Lifecycle": v,
 		})
 		e.want(resp, body, 400)
-		if !strings.Contains(errorDetail(t, body), "X-Fal-Object-Lifecycle") {
+		if !strings.Contains(stErrorDetail(t, body), "X-Fal-Object-Lifecycle") {
 			t.Fatalf("lifecycle %q: detail should name the header: %s", v, body)
 		}
 	}
@@ -261,7 +261,7 @@ func TestStorageLifecycleExpiry(t *testing.T) {
 	time.Sleep(5 * time.Millisecond) // at least the millisecond the file lives
 	resp, body = e.do("GET", up.AccessURL, nil, nil)
 	e.want(resp, body, 404)
-	if !strings.Contains(errorDetail(t, body), "expired") {
+	if !strings.Contains(stErrorDetail(t, body), "expired") {
 		t.Fatalf("detail should say the file expired: %s", body)
 	}
 }
@@ -297,7 +297,7 @@ func (e *stEnv) putPart(tok, access, uploadID string, n int, data []byte) string
 	return etag
 }
 
-func partsJSON(nums []int, etags map[int]string) string {
+func stPartsJSON(nums []int, etags map[int]string) string {
 	var b strings.Builder
 	b.WriteString(`{"parts": [`)
 	for i, n := range nums {
@@ -344,7 +344,7 @@ func TestStoragePythonMultipart(t *testing.T) {
 	// Completion lists the parts in completion order, not sorted.
 	complete := access + "/multipart/" + uploadID + "/complete"
 	ch := map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
-	resp, body = e.do("POST", complete, strings.NewReader(partsJSON([]int{2, 3, 1}, etags)), ch)
+	resp, body = e.do("POST", complete, strings.NewReader(stPartsJSON([]int{2, 3, 1}, etags)), ch)
 	e.want(resp, body, 200)
 
 	resp, body = e.do("GET", access, nil, nil)
@@ -359,13 +359,13 @@ func TestStoragePythonMultipart(t *testing.T) {
 
 	// A retried complete with the same list succeeds again; parts cannot
 	// be changed afterwards.
-	resp, body = e.do("POST", complete, strings.NewReader(partsJSON([]int{1, 2, 3}, etags)), ch)
+	resp, body = e.do("POST", complete, strings.NewReader(stPartsJSON([]int{1, 2, 3}, etags)), ch)
 	e.want(resp, body, 200)
 	resp, body = e.do("PUT", access+"/multipart/"+uploadID+"/1", strings.NewReader("zz"), map[string]string{"Authorization": "Bearer " + tok})
 	e.want(resp, body, 400)
 
 	// Parts and completion need the CDN token.
-	resp, body = e.do("POST", complete, strings.NewReader(partsJSON([]int{1, 2, 3}, etags)), map[string]string{"Content-Type": "application/json"})
+	resp, body = e.do("POST", complete, strings.NewReader(stPartsJSON([]int{1, 2, 3}, etags)), map[string]string{"Content-Type": "application/json"})
 	e.want(resp, body, 401)
 }
 
@@ -389,10 +389,10 @@ func TestStorageMultipartCompleteErrors(t *testing.T) {
 	cases := []struct {
 		name, body, detail string
 	}{
-		{"missing part", partsJSON([]int{1, 3}, etags), "part 2 is missing"},
-		{"duplicate part", partsJSON([]int{1, 2, 2, 3}, etags), "part 2 is listed more than once"},
-		{"not uploaded", partsJSON([]int{1, 2, 3, 4}, map[int]string{1: etags[1], 2: etags[2], 3: etags[3], 4: `"x"`}), "part 4 was never uploaded"},
-		{"stale etag", partsJSON([]int{1, 2, 3}, map[int]string{1: etags[1], 2: old2, 3: etags[3]}), "does not match"},
+		{"missing part", stPartsJSON([]int{1, 3}, etags), "part 2 is missing"},
+		{"duplicate part", stPartsJSON([]int{1, 2, 2, 3}, etags), "part 2 is listed more than once"},
+		{"not uploaded", stPartsJSON([]int{1, 2, 3, 4}, map[int]string{1: etags[1], 2: etags[2], 3: etags[3], 4: `"x"`}), "part 4 was never uploaded"},
+		{"stale etag", stPartsJSON([]int{1, 2, 3}, map[int]string{1: etags[1], 2: old2, 3: etags[3]}), "does not match"},
 		{"empty", `{"parts": []}`, "empty"},
 		{"not json", `{"parts": [`, "JSON"},
 		{"no etag", `{"parts": [{"partNumber": 1}]}`, "no etag"},
@@ -402,7 +402,7 @@ func TestStorageMultipartCompleteErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		resp, body := e.do("POST", complete, strings.NewReader(c.body), auth)
-		if resp.StatusCode != 400 || !strings.Contains(errorDetail(t, body), c.detail) {
+		if resp.StatusCode != 400 || !strings.Contains(stErrorDetail(t, body), c.detail) {
 			t.Errorf("%s: status %d body %s; want 400 mentioning %q", c.name, resp.StatusCode, body, c.detail)
 		}
 	}
@@ -410,7 +410,7 @@ func TestStorageMultipartCompleteErrors(t *testing.T) {
 	// Bad part numbers in the URL.
 	for _, p := range []string{"0", "-1", "10001", "99999999999999999999", "abc", "1.5"} {
 		resp, body := e.do("PUT", access+"/multipart/"+uploadID+"/"+p, strings.NewReader("x"), map[string]string{"Authorization": "Bearer " + tok})
-		if resp.StatusCode != 400 || !strings.Contains(errorDetail(t, body), "part number") {
+		if resp.StatusCode != 400 || !strings.Contains(stErrorDetail(t, body), "part number") {
 			t.Errorf("part %q: status %d body %s; want 400 about the part number", p, resp.StatusCode, body)
 		}
 	}
@@ -424,7 +424,7 @@ func TestStorageMultipartCompleteErrors(t *testing.T) {
 	e.want(resp, body, 404)
 
 	// After all that, the upload still completes.
-	resp, body = e.do("POST", complete, strings.NewReader(partsJSON([]int{3, 2, 1}, etags)), auth)
+	resp, body = e.do("POST", complete, strings.NewReader(stPartsJSON([]int{3, 2, 1}, etags)), auth)
 	e.want(resp, body, 200)
 	resp, body = e.do("GET", access, nil, nil)
 	e.want(resp, body, 200)
@@ -432,7 +432,7 @@ func TestStorageMultipartCompleteErrors(t *testing.T) {
 		t.Fatalf("assembled %q, want %q", body, "1two3")
 	}
 	// Completing again with a different list is refused.
-	resp, body = e.do("POST", complete, strings.NewReader(partsJSON([]int{1, 2}, etags)), auth)
+	resp, body = e.do("POST", complete, strings.NewReader(stPartsJSON([]int{1, 2}, etags)), auth)
 	e.want(resp, body, 400)
 }
 
@@ -637,7 +637,7 @@ func TestStorageLargeAndChunkedBodies(t *testing.T) {
 		}
 		etags[n] = r.Header.Get("ETag")
 	}
-	resp, body = e.do("POST", access+"/multipart/"+uploadID+"/complete", strings.NewReader(partsJSON([]int{1, 2}, etags)),
+	resp, body = e.do("POST", access+"/multipart/"+uploadID+"/complete", strings.NewReader(stPartsJSON([]int{1, 2}, etags)),
 		map[string]string{"Authorization": "Bearer " + tok})
 	e.want(resp, body, 200)
 	resp, body = e.do("GET", access, nil, nil)
@@ -679,7 +679,7 @@ func TestStorageNoGoroutineLeaks(t *testing.T) {
 	tok, base := e.cdnToken()
 	access, uploadID := e.multipartCreate(tok, base, "x.bin", "text/plain", nil)
 	et := e.putPart(tok, access, uploadID, 1, []byte("abc"))
-	resp, body := e.do("POST", access+"/multipart/"+uploadID+"/complete", strings.NewReader(partsJSON([]int{1}, map[int]string{1: et})),
+	resp, body := e.do("POST", access+"/multipart/"+uploadID+"/complete", strings.NewReader(stPartsJSON([]int{1}, map[int]string{1: et})),
 		map[string]string{"Authorization": "Bearer " + tok})
 	e.want(resp, body, 200)
 	uploadURL, _ := e.initiate("initiate", "gcs", `{"file_name":"a","content_type":"text/plain"}`, nil)
