@@ -142,3 +142,86 @@ func TestPlainHTTPRefusedForRemoteHosts(t *testing.T) {
 		t.Error("plain http from FAL_RUN_HOST accepted")
 	}
 }
+
+// TestAuthorizationStaysOnFalHosts points every URL a server can hand the
+// client (signed upload URLs, multipart access URLs, queue URLs, output
+// files, redirects) at a second server and proves the key never reaches it.
+func TestAuthorizationStaysOnFalHosts(t *testing.T) {
+	outside := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"e"`)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"status":"COMPLETED","logs":null,"access_url":"x"}`)
+	})
+	api := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/storage/auth/token"):
+			// A CDN base URL elsewhere must not receive the CDN token either.
+			fmt.Fprintf(w, `{"token":"cdntok","token_type":"Bearer","base_url":%q,"expires_at":"2099-01-01T00:00:00+00:00"}`, outside.URL)
+		case strings.HasSuffix(r.URL.Path, "/files/upload"):
+			w.WriteHeader(500) // forces the REST fallback
+			_, _ = io.WriteString(w, `{"detail":"cdn down"}`)
+		case strings.HasSuffix(r.URL.Path, "/files/upload/multipart"):
+			fmt.Fprintf(w, `{"access_url":%q,"uploadId":"u1"}`, outside.URL+"/mp")
+		case strings.HasSuffix(r.URL.Path, "/storage/upload/initiate"):
+			fmt.Fprintf(w, `{"upload_url":%q,"file_url":%q}`, outside.URL+"/signed?sig=1", outside.URL+"/file")
+		case strings.HasPrefix(r.URL.Path, "/queue/") && r.Method == http.MethodPost:
+			u := outside.URL + "/queue/x/y/requests/r1"
+			fmt.Fprintf(w, `{"request_id":"r1","status_url":%q,"response_url":%q,"cancel_url":%q}`, u+"/status", u, u+"/cancel")
+		case strings.HasSuffix(r.URL.Path, "/status"):
+			_, _ = io.WriteString(w, `{"status":"COMPLETED","logs":null}`)
+		case strings.HasPrefix(r.URL.Path, "/run/redirect"):
+			http.Redirect(w, r, outside.URL+"/landing", http.StatusFound)
+		default:
+			_, _ = io.WriteString(w, `{"images":[{"url":"`+outside.URL+`/img.png","content_type":"image/png"}]}`)
+		}
+	})
+	c := api.client(t, fal.WithPolling(), fast)
+	ctx := context.Background()
+
+	// Signed-URL fallback: the PUT goes to the outside server without credentials.
+	if _, err := c.Upload(ctx, strings.NewReader("data"), fal.WithContentType("text/plain")); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	// Multipart whose access URL is elsewhere: refused before any part is sent.
+	if _, err := c.Upload(ctx, bytes.NewReader(make([]byte, 7<<20)), mp); err == nil || !strings.Contains(err.Error(), "refusing to send the CDN token") {
+		t.Fatalf("multipart to a foreign access URL: %v", err)
+	}
+	// Queue URLs elsewhere are ignored.
+	h, err := c.Submit(ctx, "x/y", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Output files are downloaded without credentials; redirects drop them.
+	res, err := c.Run(ctx, "x/y", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fal.FindFiles(res.Data) {
+		if err := f.Download(ctx, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Run(ctx, "redirect/me", nil); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := map[string]bool{}
+	for _, r := range outside.requests() {
+		seen[r.Path] = true
+		if a := r.Header.Get("Authorization"); a != "" {
+			t.Errorf("%s %s reached the outside host with Authorization %q", r.Method, r.Path, a)
+		}
+	}
+	for _, p := range []string{"/signed", "/img.png", "/landing"} {
+		if !seen[p] {
+			t.Errorf("the outside server never saw %s: the test did not exercise it (saw %v)", p, seen)
+		}
+	}
+	if seen["/queue/x/y/requests/r1/status"] || seen["/mp/multipart/u1/1"] {
+		t.Errorf("the client followed a foreign queue or multipart URL: %v", seen)
+	}
+}
