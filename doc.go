@@ -155,6 +155,77 @@
 // uploaded files and, sent as X-Fal-Object-Lifecycle-Preference, of the
 // files an app generates.
 //
+// # Realtime
+//
+// Client.Realtime opens a websocket to an app's realtime endpoint
+// (wss://{run host}/{app}/realtime). Each input sent with Send is answered
+// by one or more outputs, read with Recv, RecvInto or Messages:
+//
+//	conn, err := c.Realtime(ctx, "fal-ai/fast-lcm-diffusion")
+//	if err != nil { ... }
+//	defer conn.Close()
+//	err = conn.Send(ctx, map[string]any{"prompt": "a lighthouse", "seed": 7})
+//	out, err := conn.Recv(ctx) // map[string]any
+//
+// By default the client first mints a temporary token (POST {rest
+// host}/tokens/ with your key, valid 120 s; WithRealtimeTokenExpiration) and
+// puts it in the URL as fal_jwt_token, like both official clients.
+// WithRealtimeTokenProvider gets tokens elsewhere; WithoutRealtimeToken
+// sends your credentials on the handshake instead. Client.RealtimeToken
+// mints a token for code that must not see your key, such as a browser.
+// App ids are parsed as the official clients do ("1234-app" is
+// "1234/app"), and "/realtime" is not added twice. Options are checked
+// before any request: WithMaxBuffering must be from 1 to 60. Every
+// RequestOption also works as a RealtimeOption (WithKey, the hosts,
+// WithTimeout for each token request and handshake, WithRetryPolicy,
+// WithPath, WithLogger...). The context given to Realtime bounds only the
+// opening; the connection lasts until Close.
+//
+// Inputs are msgpack in binary frames: struct fields are named by their
+// msgpack tag, else their json tag; []byte is sent as msgpack bin (raw
+// bytes); a json.RawMessage or a json.Marshaler is converted from its
+// JSON; a msgpack.RawMessage is sent as is; nil sends {}. Outputs are
+// decoded from msgpack (or JSON text frames) into map[string]any with
+// int64, float64, string, bool, []byte and nested maps and slices.
+// RecvInto decodes into your type with encoding/json's rules, as
+// Result.Decode does. There is no size limit on incoming messages unless
+// WithRealtimeReadLimit sets one. Nothing is throttled or dropped on the
+// client side: every Send is one frame (the JS client collapses sends made
+// within 128 ms).
+//
+// Meta frames ({"type":"x-fal-message"}, such as timings) are skipped
+// (OnRealtimeMeta sees them). An {"type":"x-fal-error"} frame is a
+// *RealtimeError with its Code (BAD_REQUEST, INTERNAL_ERROR, ...) and
+// Reason; the connection stays usable. A clean close by the server (status
+// 1000, 1001, 1005) ends Recv with io.EOF. An idle timeout ends it with a
+// TIMEOUT *RealtimeError that matches both io.EOF and ErrRealtimeIdle.
+// Any other close, or a lost connection, gives a *RealtimeError with Code
+// CONNECTION_CLOSED and the close status. A refused handshake gives an
+// *HTTPError (401 when the token or key is refused). Tokens and keys never
+// appear in errors, logs or printed values: URLs show
+// fal_jwt_token=REDACTED.
+//
+// Reconnection is lazy: after the server ends a connection, the next Send
+// opens a new one. It reuses the token unless the token expires within
+// 10 s, and asks for a fresh token once if the reused one is refused.
+// Failed handshakes are retried per the retry policy (network errors,
+// 408, 429, the ingress's 502/503/504, Retry-After honoured). Reconnections
+// that follow short-lived connections wait with growing back-off, so a
+// server that closes every connection at once is not hammered. After the
+// end of a connection Recv waits for the next one, and Messages ends
+// quietly at a clean end. Breaking out of Messages does not close the
+// connection. An input sent while the server is already closing can be
+// lost; Recv reports that close.
+//
+// Concurrency: Send may be called from several goroutines (frames never
+// interleave); use Recv/RecvInto/Messages from one reader at a time; one
+// reader and any senders may run together; Close may be called at any time
+// and more than once. Up to 32 frames per connection are read ahead; keep
+// reading, since unread outputs hold the connection back rather than being
+// dropped. Close sends a normal closure (1000), releases a blocked Recv
+// with ErrRealtimeClosed, aborts a reconnection in progress and stops
+// every goroutine.
+//
 // # Security
 //
 // Credentials are attached only to requests for the client's own hosts, and
