@@ -101,7 +101,7 @@ func defaultHosts() (hosts, error) {
 	return h, nil
 }
 
-// sameOrigin reports whether u is served by one of the client's fal hosts
+// owns reports whether u is served by one of the client's fal hosts
 // (same scheme and host). Credentials are sent only to such URLs.
 func (h hosts) owns(u *url.URL) bool {
 	for _, b := range []*url.URL{h.run, h.queue, h.rest, h.cdn} {

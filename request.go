@@ -31,12 +31,14 @@ type apiRequest struct {
 	// attempt (an upload streaming from a file); size is its length.
 	bodyFrom func() io.Reader
 	size     int64
-	// auth overrides the client's credentials: "none" sends no
+	// auth overrides the client's credentials: noAuth sends no
 	// Authorization (signed URLs), any other value is sent as is (a CDN
 	// token). Empty means the client's credentials, for its own hosts.
 	auth string
 }
 
+// noAuth is the auth value that sends no Authorization header; the NUL
+// keeps it from ever equalling a real header value.
 const noAuth = "none\x00"
 
 // hasBody reports whether the request sends a body.
