@@ -1,0 +1,601 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	fal "github.com/falgo/fal"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+// batchOptions holds the flags of `falgo batch`.
+type batchOptions struct {
+	output      string
+	concurrency int
+	retryFailed bool
+}
+
+// Batch limits.
+const (
+	defaultBatchConcurrency = 8
+	maxBatchConcurrency     = 256
+)
+
+// newBatchCmd builds `falgo batch`.
+func newBatchCmd(c *cli) *cobra.Command {
+	var o batchOptions
+	cmd := &cobra.Command{
+		Use:   "batch APP INPUTS.jsonl [-o RESULTS.jsonl] [-c N]",
+		Short: "Run an app on every line of a JSONL file, resumably",
+		Long: `Run an app on every input of INPUTS.jsonl (one JSON object per line; blank
+lines are skipped) through fal's queue, at most -c requests at a time, and
+write one line per input to the results file (default: INPUTS.results.jsonl),
+in the order they finish:
+
+  {"line": 3, "request_id": "…", "output": {…}}
+  {"line": 4, "request_id": "…", "error": {"message": "…", "type": "…", "status": 422, "fields": [{"field": "prompt", "message": "field required"}]}}
+
+"line" is the input's line number in INPUTS.jsonl. Sort with jq -s 'sort_by(.line)'.
+
+It loses nothing and runs nothing twice. A journal (RESULTS.jsonl.journal)
+records each request id as soon as fal accepts it, synced to disk. After a
+crash, Ctrl-C or --timeout, run the same command again: inputs with a result
+are skipped, requests in the journal are reattached (their jobs kept running
+on fal meanwhile; Ctrl-C never cancels them), and only inputs never accepted
+are submitted. Inputs that failed stay failed until you rerun with
+--retry-failed, which submits them again and replaces their result lines.
+The journal is deleted once every input has a result.
+
+Progress goes to stderr: a bar with done / failed / in flight on a terminal;
+otherwise a line per failed input. The exit code is 0 only if every input
+succeeded.`,
+		Example: `  falgo batch fal-ai/flux/schnell prompts.jsonl -o images.jsonl -c 16
+  falgo batch fal-ai/flux/schnell prompts.jsonl -o images.jsonl --retry-failed
+  jq -r 'select(.output) | .output.images[0].url' images.jsonl`,
+		Args:              usageArgs(cobra.ExactArgs(2)),
+		ValidArgsFunction: completeBatch,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.batch(cmd.Context(), args[0], args[1], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "results `FILE` (default: INPUTS.results.jsonl next to the inputs)")
+	f.IntVarP(&o.concurrency, "concurrency", "c", defaultBatchConcurrency, "requests in flight at once")
+	f.BoolVar(&o.retryFailed, "retry-failed", false, "submit the inputs that failed before again")
+	return cmd
+}
+
+// completeBatch completes the APP argument, then files.
+func completeBatch(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) == 0 {
+		return demoApps, cobra.ShellCompDirectiveNoFileComp
+	}
+	return nil, cobra.ShellCompDirectiveDefault
+}
+
+// defaultResultsPath is INPUTS.results.jsonl beside the inputs file.
+func defaultResultsPath(inputs string) string {
+	ext := filepath.Ext(inputs)
+	if ext == ".jsonl" || ext == ".ndjson" || ext == ".json" {
+		return strings.TrimSuffix(inputs, ext) + ".results.jsonl"
+	}
+	return inputs + ".results.jsonl"
+}
+
+// batchTask is one input to run: submitted fresh, or reattached to the
+// request the journal recorded for it.
+type batchTask struct {
+	in        batchInput
+	requestID string // non-empty: reattach
+}
+
+// batchRun is the state of one `falgo batch`.
+type batchRun struct {
+	c       *cli
+	app     string
+	out     string
+	opts    batchOptions
+	inputs  []batchInput
+	results *jsonlFile
+	journal *jsonlFile
+	jpath   string
+
+	// What the files said when the run started.
+	recorded  map[int]resultRecord  // the result of each line
+	rawResult map[int][]byte        // the result line as written
+	submitted map[int]journalRecord // the last journal entry of each line
+
+	mu         sync.Mutex
+	total      int
+	ok, failed int
+	inFlight   int
+	left       int   // requests still running on fal when the run stopped
+	unfinished int   // inputs whose outcome could not be learned
+	lastErr    error // why the last of those was given up on
+	fatal      error // stops the run: nothing more is submitted
+	bar        *progressbar.ProgressBar
+}
+
+// batch is `falgo batch`.
+func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions) error {
+	if err := checkApp(app); err != nil {
+		return err
+	}
+	if o.concurrency < 1 || o.concurrency > maxBatchConcurrency {
+		return usageErrorf("-c %d: the concurrency must be between 1 and %d", o.concurrency, maxBatchConcurrency)
+	}
+	inputs, err := readBatchInputs(inputsPath)
+	if err != nil {
+		return err
+	}
+	out := o.output
+	if out == "" {
+		out = defaultResultsPath(inputsPath)
+	}
+	if sameFile(out, inputsPath) {
+		return usageErrorf("-o %s is the inputs file; pick another results file", out)
+	}
+	b := &batchRun{c: c, app: app, out: out, opts: o, inputs: inputs, jpath: out + ".journal", total: len(inputs)}
+
+	results, lines, err := openResults(out)
+	if err != nil {
+		return err
+	}
+	b.results = results
+	defer func() { b.results.close() }()
+	if err := b.loadResults(lines); err != nil {
+		return err
+	}
+	journal, jlines, err := openJSONL(b.jpath)
+	if err != nil {
+		return err
+	}
+	b.journal = journal
+	journalOpen := true
+	defer func() {
+		if journalOpen {
+			b.journal.close()
+		}
+	}()
+	if err := b.loadJournal(jlines); err != nil {
+		return err
+	}
+	tasks, err := b.plan()
+	if err != nil {
+		return err
+	}
+
+	wctx, stop := c.waitContext(ctx)
+	defer stop()
+	if len(tasks) > 0 {
+		cl, release, err := c.newClient()
+		if err != nil {
+			return err
+		}
+		defer release()
+		b.execute(wctx, cl, tasks)
+	}
+
+	if b.ok+b.failed == b.total {
+		// Every input has its result: the journal has served its purpose.
+		b.journal.close()
+		journalOpen = false
+		if err := os.Remove(b.jpath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			c.con.errorf("falgo: could not delete the journal %s: %v", b.jpath, err)
+		}
+		syncDir(filepath.Dir(b.jpath))
+	}
+	return b.outcome(wctx)
+}
+
+// sameFile reports whether two paths name the same existing file.
+func sameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// loadResults reads the results written by earlier runs.
+func (b *batchRun) loadResults(lines [][]byte) error {
+	b.recorded = map[int]resultRecord{}
+	b.rawResult = map[int][]byte{}
+	isInput := b.inputLines()
+	for i, l := range lines {
+		var r resultRecord
+		if err := json.Unmarshal(l, &r); err != nil || r.Line <= 0 {
+			return codedErrorf(exitError, "%s line %d is not a falgo batch result; use another -o, or move the file away", b.out, i+1)
+		}
+		if !isInput[r.Line] {
+			return codedErrorf(exitError, "%s has a result for line %d, which is not an input line of this inputs file; was it written for another file? Use another -o", b.out, r.Line)
+		}
+		if _, dup := b.recorded[r.Line]; dup {
+			return codedErrorf(exitError, "%s has two results for input line %d; it was edited by hand or written for another file: use another -o", b.out, r.Line)
+		}
+		b.recorded[r.Line] = r
+		b.rawResult[r.Line] = l
+	}
+	return nil
+}
+
+// loadJournal reads the request ids submitted by earlier runs, writing the
+// header if the journal is new.
+func (b *batchRun) loadJournal(lines [][]byte) error {
+	b.submitted = map[int]journalRecord{}
+	if len(lines) == 0 {
+		return b.journal.append(journalRecord{Version: journalVersion, App: b.app})
+	}
+	var head journalRecord
+	if err := json.Unmarshal(lines[0], &head); err != nil || head.Version == 0 {
+		return codedErrorf(exitError, "%s is not a falgo batch journal; move it away or use another -o", b.jpath)
+	}
+	if head.Version != journalVersion {
+		return codedErrorf(exitError, "%s was written by another version of falgo (journal format %d); finish that batch with it, or use another -o", b.jpath, head.Version)
+	}
+	if head.App != b.app {
+		return codedErrorf(exitError, "%s belongs to a batch of %s, not %s; run that app to finish it, or use another -o", b.jpath, head.App, b.app)
+	}
+	sums := map[int]string{}
+	for _, in := range b.inputs {
+		sums[in.line] = in.sum
+	}
+	for i, l := range lines[1:] {
+		var e journalRecord
+		if err := json.Unmarshal(l, &e); err != nil || e.Line <= 0 || e.RequestID == "" {
+			return codedErrorf(exitError, "%s line %d is not a journal entry; move the journal away or use another -o", b.jpath, i+2)
+		}
+		b.submitted[e.Line] = e // a later entry (a retry) supersedes an earlier one
+	}
+	for line, e := range b.submitted {
+		if _, done := b.recorded[line]; done {
+			continue
+		}
+		sum, ok := sums[line]
+		if !ok {
+			return codedErrorf(exitError, "request %s was submitted for line %d, which is no longer an input line; restore the inputs file, or use another -o for a fresh batch", e.RequestID, line)
+		}
+		if sum != e.InputSum {
+			return codedErrorf(exitError, "input line %d changed since request %s was submitted for it; restore the line, or use another -o for a fresh batch", line, e.RequestID)
+		}
+	}
+	return nil
+}
+
+// inputLines is the set of line numbers that hold inputs.
+func (b *batchRun) inputLines() map[int]bool {
+	m := make(map[int]bool, len(b.inputs))
+	for _, in := range b.inputs {
+		m[in.line] = true
+	}
+	return m
+}
+
+// plan decides what to do with each input, counts those already done and,
+// for --retry-failed, removes the old results of the inputs it retries.
+func (b *batchRun) plan() ([]batchTask, error) {
+	var reattach, submit []batchTask
+	retry := map[int]bool{}
+	for _, in := range b.inputs {
+		rec, has := b.recorded[in.line]
+		switch {
+		case has && rec.Error == nil:
+			b.ok++
+		case has && !b.opts.retryFailed:
+			b.failed++
+		case has:
+			retry[in.line] = true
+			submit = append(submit, batchTask{in: in})
+		default:
+			if e, ok := b.submitted[in.line]; ok {
+				reattach = append(reattach, batchTask{in: in, requestID: e.RequestID})
+			} else {
+				submit = append(submit, batchTask{in: in})
+			}
+		}
+	}
+	if len(retry) > 0 {
+		var keep [][]byte
+		lines := make([]int, 0, len(b.rawResult))
+		for line := range b.rawResult {
+			lines = append(lines, line)
+		}
+		sort.Ints(lines)
+		for _, line := range lines {
+			if !retry[line] {
+				keep = append(keep, b.rawResult[line])
+			}
+		}
+		if err := b.results.rewrite(keep); err != nil {
+			return nil, fmt.Errorf("removing the failed results from %s: %w", b.out, err)
+		}
+	}
+	b.c.con.errorf("falgo: batch of %d inputs for %s: %d done before, %d to reattach, %d to submit%s",
+		b.total, b.app, b.ok+b.failed, len(reattach), len(submit), retryNote(len(retry)))
+	// Reattached requests first: they have been running the longest.
+	return append(reattach, submit...), nil
+}
+
+// retryNote describes the --retry-failed part of the plan.
+func retryNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d failed before, retried)", n)
+}
+
+// execute runs the tasks, at most opts.concurrency at a time, until all are
+// done, ctx ends (Ctrl-C, --timeout) or a fatal error stops the run.
+func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTask) {
+	if b.c.con.stderrTTY {
+		b.bar = progressbar.NewOptions(b.total,
+			progressbar.OptionSetWriter(b.c.con.stderr),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionEnableColorCodes(false),
+			progressbar.OptionSetDescription(b.describe()),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.c.con.stderr) }),
+		)
+		_ = b.bar.Set(b.ok + b.failed)
+	}
+	sem := make(chan struct{}, b.opts.concurrency)
+	var wg sync.WaitGroup
+	dispatched := 0
+	for _, t := range tasks {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil || b.stopped() {
+			break
+		}
+		dispatched++
+		b.update(func() { b.inFlight++ })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			b.work(ctx, cl, t)
+		}()
+	}
+	wg.Wait()
+	// Reattachments never started are still running on fal too.
+	for _, t := range tasks[dispatched:] {
+		if t.requestID != "" {
+			b.left++
+		}
+	}
+	if b.bar != nil && b.ok+b.failed < b.total {
+		_ = b.bar.Exit()
+		fmt.Fprintln(b.c.con.stderr)
+	}
+}
+
+// work runs one task: submit (unless reattaching), journal, wait, record.
+func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
+	id := t.requestID
+	if id == "" {
+		// A submission under way is not cut short by Ctrl-C: cut, it could
+		// be accepted by fal without falgo learning the id, and a rerun
+		// would run the input twice.
+		h, err := submitSafely(ctx, cl, b.app, t.in.data)
+		if err != nil {
+			b.submitFailed(t, err)
+			return
+		}
+		id = h.RequestID
+		if err := b.journal.append(journalRecord{Line: t.in.line, RequestID: id, InputSum: t.in.sum}); err != nil {
+			// The request runs; its result can still be recorded below, but
+			// nothing more is submitted without a journal to resume from.
+			b.stop(fmt.Errorf("cannot record request %s in the journal: %w", id, err))
+		}
+	}
+	h, err := cl.Handle(b.app, id)
+	if err != nil {
+		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Error: &resultError{Message: "the journal holds an invalid request id: " + oneLine(err.Error())}})
+		return
+	}
+	res, err := h.Result(ctx)
+	switch {
+	case err == nil:
+		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Output: res.Data})
+	case ctx.Err() != nil:
+		// Ctrl-C or --timeout: the request keeps running on fal, and the
+		// journal holds its id for the next run.
+		b.update(func() { b.inFlight--; b.left++ })
+	case errors.As(err, new(*fal.RequestError)):
+		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Error: failure(err)})
+	case isFatal(err):
+		b.stop(err)
+		b.update(func() { b.inFlight--; b.left++ })
+	case httpStatus(err) == http.StatusNotFound:
+		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Error: &resultError{
+			Message: "fal no longer knows this request (its result expired, or it ran on another server); rerun with --retry-failed to submit the input again",
+			Status:  http.StatusNotFound,
+		}})
+	default:
+		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
+	}
+}
+
+// submitFailed handles a submission fal did not accept.
+func (b *batchRun) submitFailed(t batchTask, err error) {
+	st := httpStatus(err)
+	switch {
+	case isFatal(err):
+		b.stop(err)
+		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
+	case st >= 400 && st < 500 && st != http.StatusRequestTimeout && st != http.StatusTooManyRequests:
+		// The queue refused this input for good (e.g. 422): a result.
+		b.record(t, resultRecord{Line: t.in.line, Error: failure(err)})
+	default:
+		// Not accepted, or no way to know: no result, no journal entry, so
+		// the next run submits it again.
+		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
+	}
+}
+
+// record writes a result line and counts it.
+func (b *batchRun) record(t batchTask, r resultRecord) {
+	if err := b.results.append(r); err != nil {
+		b.stop(err)
+		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
+		return
+	}
+	b.update(func() {
+		b.inFlight--
+		if r.Error == nil {
+			b.ok++
+		} else {
+			b.failed++
+		}
+	})
+	if r.Error != nil && !b.c.con.stderrTTY {
+		id := ""
+		if r.RequestID != "" {
+			id = " (request " + r.RequestID + ")"
+		}
+		b.c.con.errorf("falgo: line %d failed%s: %s", t.in.line, id, r.Error.Message)
+	}
+}
+
+// update changes the counters under the lock and redraws the bar.
+func (b *batchRun) update(f func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f()
+	if b.bar != nil {
+		b.bar.Describe(b.describeLocked())
+		_ = b.bar.Set(b.ok + b.failed)
+	}
+}
+
+// describe is the bar's description.
+func (b *batchRun) describe() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.describeLocked()
+}
+
+func (b *batchRun) describeLocked() string {
+	return fmt.Sprintf("%d done · %d failed · %d in flight", b.ok, b.failed, b.inFlight)
+}
+
+// stop records a fatal error; nothing more is submitted.
+func (b *batchRun) stop(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fatal == nil {
+		b.fatal = err
+	}
+}
+
+// stopped reports whether a fatal error stopped the run.
+func (b *batchRun) stopped() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fatal != nil
+}
+
+// outcome prints the summary and returns the error that sets the exit
+// code: nil only if every input succeeded.
+func (b *batchRun) outcome(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	summary := fmt.Sprintf("falgo: batch: %d inputs: %d succeeded, %d failed", b.total, b.ok, b.failed)
+	if pending := b.total - b.ok - b.failed; pending > 0 {
+		summary += fmt.Sprintf(", %d not finished", pending)
+	}
+	b.c.con.errorf("%s; results in %s", summary, b.out)
+
+	again := "run the same command again to collect them (nothing is submitted twice)"
+	running := plural(b.left, "request") + " keep running on fal"
+	if b.c.g.local {
+		running = plural(b.left, "request") + " were on the --local server, which stopped with falgo"
+		again = "a rerun records them as failed, and --retry-failed runs them again"
+	}
+	switch {
+	case b.fatal != nil:
+		return b.fatal
+	case timedOut(ctx) && b.left > 0:
+		return codedErrorf(exitTimeout, "gave up after %v (--timeout); %s: %s", b.c.g.timeout, running, again)
+	case timedOut(ctx):
+		return codedErrorf(exitTimeout, "gave up after %v (--timeout); run the same command again to continue", b.c.g.timeout)
+	case ctx.Err() != nil && b.left > 0:
+		return codedErrorf(exitInterrupted, "interrupted; %s: %s", running, again)
+	case ctx.Err() != nil:
+		return codedErrorf(exitInterrupted, "interrupted; run the same command again to continue")
+	case b.unfinished > 0:
+		return codedErrorf(exitError, "%s could not be completed (last error: %s); run the same command again to pick them up", plural(b.unfinished, "input"), oneLine(b.lastErr.Error()))
+	case b.failed > 0:
+		return codedErrorf(exitError, "%d of %d inputs failed; their errors are in %s; rerun with --retry-failed to submit them again", b.failed, b.total, b.out)
+	}
+	return nil
+}
+
+// plural is "1 input", "2 inputs".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// failure describes a failed input for its result line.
+func failure(err error) *resultError {
+	r := &resultError{Message: oneLine(err.Error())}
+	var re *fal.RequestError
+	if errors.As(err, &re) {
+		r.Type = re.ErrorType
+		if re.Message != "" {
+			r.Message = oneLine(re.Message)
+		}
+	}
+	var he *fal.HTTPError
+	if errors.As(err, &he) {
+		r.Status = he.StatusCode
+		if r.Type == "" {
+			r.Type = he.ErrorType
+		}
+		if he.Message != "" {
+			r.Message = oneLine(he.Message)
+		}
+		for _, f := range he.FieldErrors {
+			r.Fields = append(r.Fields, resultField{Field: f.Field(), Message: f.Msg})
+		}
+		if len(he.FieldErrors) > 0 {
+			r.Message, _ = fieldSummary(he.FieldErrors)
+		}
+	}
+	return r
+}
+
+// isFatal reports errors that will fail every request alike: no
+// credentials, or credentials fal rejects.
+func isFatal(err error) bool {
+	if errors.Is(err, fal.ErrMissingCredentials) {
+		return true
+	}
+	st := httpStatus(err)
+	return st == http.StatusUnauthorized || st == http.StatusForbidden
+}
+
+// httpStatus is the status of the *fal.HTTPError in err, or 0.
+func httpStatus(err error) int {
+	var he *fal.HTTPError
+	if errors.As(err, &he) {
+		return he.StatusCode
+	}
+	return 0
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	fal "github.com/falgo/fal"
+	"github.com/falgo/fal/faltest"
+	"github.com/falgo/fal/internal/appid"
+)
+
+// userAgent identifies the command-line tool to fal.
+const userAgent = "falgo-cli/" + fal.Version + " (go)"
+
+// newClient builds the fal client of a command from the global flags, and
+// returns the function that releases what it holds. With --local it first
+// starts a faltest server with the demo apps on a free loopback port; the
+// server lives as long as the command.
+func (c *cli) newClient() (*fal.Client, func(), error) {
+	opts := []fal.Option{fal.WithUserAgent(userAgent)}
+	if c.g.verbose {
+		// The console keeps log lines apart from the status line. The
+		// client never logs credentials, only methods, URLs and statuses.
+		h := slog.NewTextHandler(c.con, &slog.HandlerOptions{Level: slog.LevelDebug})
+		opts = append(opts, fal.WithLogger(slog.New(h)))
+	}
+	release := func() {}
+	switch {
+	case c.g.local:
+		srv, err := faltest.Start()
+		if err != nil {
+			return nil, nil, fmt.Errorf("--local: cannot start the demo server: %s", strings.TrimPrefix(err.Error(), "faltest: "))
+		}
+		release = srv.Close
+		if c.g.verbose {
+			c.con.errorf("falgo: --local: demo server listening on %s", srv.URL)
+		}
+		opts = append(opts,
+			fal.WithKey(srv.Key),
+			fal.WithRunHost(srv.URL+"/run"),
+			fal.WithQueueHost(srv.URL+"/queue"),
+			fal.WithRestHost(srv.URL+"/rest"),
+			fal.WithCDNHost(srv.URL+"/cdn"),
+		)
+	case c.g.keySet:
+		opts = append(opts, fal.WithKey(c.g.key))
+	}
+	cl, err := fal.NewClient(opts...)
+	if err != nil {
+		release()
+		// Only options built from flags and FAL_*_HOST can be wrong here.
+		return nil, nil, fmt.Errorf("%s (check the FAL_*_HOST environment variables)", oneLine(err.Error()))
+	}
+	return cl, release, nil
+}
+
+// checkApp validates an app id argument before anything is sent.
+func checkApp(app string) error {
+	if err := appid.Validate(app); err != nil {
+		return usageErrorf("%v", err)
+	}
+	return nil
+}
+
+// checkRequestID validates a request id argument.
+func checkRequestID(id string) error {
+	if id == "" || strings.ContainsAny(id, "/?#%\\ \t\r\n") {
+		return usageErrorf("%q is not a request id; use the request_id that falgo submit printed", id)
+	}
+	return nil
+}
+
+// demoApps are the app ids shell completion offers: the apps of --local,
+// which are also real fal apps.
+var demoApps = []string{
+	faltest.DemoFluxSchnell, faltest.DemoFluxDev, faltest.DemoFastSDXL,
+	faltest.DemoRealtimeLCM, faltest.DemoAnyLLM, faltest.DemoEcho,
+}

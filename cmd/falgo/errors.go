@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	fal "github.com/falgo/fal"
+)
+
+// Exit codes shared by every command. They are documented in exitCodeHelp
+// (shown by `falgo --help`) and in main.go's package comment.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitCredentials = 3
+	exitTimeout     = 4
+	exitInterrupted = 130
+)
+
+// exitCodeHelp is the exit code table of the help text.
+const exitCodeHelp = `Exit codes:
+  0    success
+  1    the request or command failed (app error, invalid input, network, I/O)
+  2    the command line is wrong (unknown command or flag, bad -i, bad --input)
+  3    no usable credentials, or fal rejected them
+  4    --timeout ran out (a queued request keeps running; falgo result fetches it)
+  130  interrupted by Ctrl-C or SIGTERM (queued requests keep running)`
+
+// usageError marks an error in the command line itself (unknown command or
+// flag, bad flag value). run prints the command's usage after it and exits
+// with exitUsage; every other error is a run-time failure.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usageErrorf returns a *usageError with a formatted message.
+func usageErrorf(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...)}
+}
+
+// codedError is a failure whose one-line message and exit code are already
+// decided by the command.
+type codedError struct {
+	code int
+	msg  string
+}
+
+func (e *codedError) Error() string { return e.msg }
+
+// codedErrorf returns a *codedError with a formatted message.
+func codedErrorf(code int, format string, args ...any) error {
+	return &codedError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// errWaitTimeout is the cause of a wait context cancelled by --timeout.
+var errWaitTimeout = errors.New("--timeout ran out")
+
+// waitContext derives the context a command waits under: cancelled when
+// --timeout runs out (cause errWaitTimeout) or when parent is (Ctrl-C).
+// It is a cancellation rather than a deadline on purpose: the library
+// cancels a queued request whose deadline passed, and falgo leaves it
+// running so that `falgo result` can still fetch it.
+func (c *cli) waitContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	var t *time.Timer
+	if c.g.timeout > 0 {
+		t = time.AfterFunc(c.g.timeout, func() { cancel(errWaitTimeout) })
+	}
+	return ctx, func() {
+		if t != nil {
+			t.Stop()
+		}
+		cancel(context.Canceled)
+	}
+}
+
+// timedOut reports whether ctx was ended by --timeout.
+func timedOut(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), errWaitTimeout)
+}
+
+// waitError explains a wait for request id of app that ended with err:
+// when --timeout or Ctrl-C ended it, the message says the request keeps
+// running and how to get it back; any other error is returned as it is.
+func (c *cli) waitError(ctx context.Context, app, id string, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	code, why := exitInterrupted, "interrupted"
+	if timedOut(ctx) {
+		code, why = exitTimeout, fmt.Sprintf("gave up waiting after %v (--timeout)", c.g.timeout)
+	}
+	switch {
+	case id == "":
+		return codedErrorf(code, "%s before fal confirmed the request (it may or may not have been queued)", why)
+	case c.g.local:
+		return codedErrorf(code, "%s; request %s ran on the --local server, which stops with this command", why, id)
+	}
+	return codedErrorf(code, "%s; request %s keeps running on fal: get its output with `falgo result %s %s`, or stop it with `falgo cancel %s %s`", why, id, app, id, app, id)
+}
+
+// describeError turns a command's error into the one line printed on
+// stderr and the exit code.
+func describeError(err error) (string, int) {
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.msg, ce.code
+	}
+	var mc *fal.MissingCredentialsError
+	if errors.As(err, &mc) {
+		return credentialsAdvice(mc), exitCredentials
+	}
+	if errors.Is(err, fal.ErrMissingCredentials) {
+		return "no fal credentials found: " + noCredentialsAdvice, exitCredentials
+	}
+	var he *fal.HTTPError
+	var re *fal.RequestError
+	hasHTTP := errors.As(err, &he)
+	isRequest := errors.As(err, &re)
+	if hasHTTP && len(he.FieldErrors) > 0 {
+		id := he.RequestID
+		if isRequest {
+			id = re.RequestID
+		}
+		return invalidInputMessage(he.FieldErrors, id), exitError
+	}
+	if isRequest {
+		return oneLine(err.Error()), exitError
+	}
+	if hasHTTP && (he.StatusCode == http.StatusUnauthorized || he.StatusCode == http.StatusForbidden) {
+		msg := fmt.Sprintf("fal rejected the credentials (%d %s", he.StatusCode, http.StatusText(he.StatusCode))
+		if he.Message != "" {
+			msg += ": " + he.Message
+		}
+		return oneLine(msg + "): check the key; `falgo auth` shows which source it came from, `falgo auth --check` tests it"), exitCredentials
+	}
+	var te *fal.TimeoutError
+	if errors.As(err, &te) {
+		msg := oneLine(err.Error())
+		if te.RequestID != "" {
+			msg += fmt.Sprintf("; fetch the output later with `falgo result APP %s`", te.RequestID)
+		}
+		return msg, exitTimeout
+	}
+	msg := oneLine(err.Error())
+	var ne net.Error
+	var oe *net.OpError
+	if !hasHTTP && (errors.As(err, &oe) || errors.As(err, &ne)) {
+		msg += " (check the network connection and any FAL_*_HOST settings; --local runs the demo apps offline)"
+	}
+	return msg, exitError
+}
+
+// noCredentialsAdvice says how to give falgo credentials.
+const noCredentialsAdvice = "set FAL_KEY to a key from https://fal.ai/dashboard/keys (or log in with `fal auth login`, or pass --key), or try the demo apps offline with --local; `falgo auth` shows every source looked at"
+
+// credentialsAdvice is the one-line message for missing credentials.
+func credentialsAdvice(e *fal.MissingCredentialsError) string {
+	for _, s := range e.Sources {
+		if s.State == fal.SourceInvalid {
+			msg := s.Name + " is set but unusable"
+			if s.Detail != "" {
+				msg += " (" + s.Detail + ")"
+			}
+			return oneLine(msg + ": fix it or unset it; `falgo auth` shows every source looked at")
+		}
+	}
+	if e.ForceAuthByUser {
+		return "no fal credentials found: FAL_FORCE_AUTH_BY_USER=1 allows only the fal CLI login, and there is none: run `fal auth login`, or unset FAL_FORCE_AUTH_BY_USER"
+	}
+	msg := "no fal credentials found: " + noCredentialsAdvice
+	if e.Colab {
+		msg += "; in Google Colab, copy the secret into FAL_KEY from a Python cell first (`falgo auth` shows how)"
+	}
+	return msg
+}
+
+// invalidInputMessage names the input fields an app rejected and how to
+// set them.
+func invalidInputMessage(fields []fal.FieldError, requestID string) string {
+	msg, first := fieldSummary(fields)
+	if first != "" {
+		msg += fmt.Sprintf(" (set it with -i %s=VALUE)", first)
+	}
+	if requestID != "" {
+		msg += " [request " + requestID + "]"
+	}
+	return msg
+}
+
+// fieldSummary is "invalid input: field "x": why; ..." for the validation
+// errors of a 422, and the first field named.
+func fieldSummary(fields []fal.FieldError) (msg, first string) {
+	var parts []string
+	for _, f := range fields {
+		name := f.Field()
+		if name == "" || name == "body" {
+			parts = append(parts, f.Msg)
+			continue
+		}
+		if first == "" {
+			first = name
+		}
+		parts = append(parts, fmt.Sprintf("field %q: %s", name, f.Msg))
+	}
+	return oneLine("invalid input: " + strings.Join(parts, "; ")), first
+}
+
+// oneLine flattens a message onto one line and drops the library's "fal: "
+// prefix, which the "falgo <command>:" prefix makes redundant.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.TrimPrefix(s, "fal: ")
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	fal "github.com/falgo/fal"
+)
+
+// progress reports on stderr what a request is doing while a command waits
+// for it: its id once submitted, its queue position, then the elapsed time
+// and the app's log lines.
+//
+// On a terminal the state is one animated status line (spinner, state,
+// elapsed time) with the log lines scrolling above it. Otherwise each
+// change is one plain line, so a log file or a CI console shows the same
+// story without carriage returns or escape codes.
+//
+// The status line is drawn by this file rather than with progressbar,
+// which falgo uses for upload and batch: a request's progress has no known
+// end to measure, and its log lines must be printed above the line while
+// it keeps animating, which progressbar's own render loop does not allow.
+type progress struct {
+	con   *console
+	quiet bool
+	app   string
+	start time.Time
+
+	mu        sync.Mutex
+	state     string // what the status line says, e.g. "queued, position 2"
+	requestID string
+	position  int // last queue position reported, -1 for none
+	running   bool
+	finished  bool
+	frame     int // spinner frame
+
+	stop chan struct{} // closed by finish to end the animation
+	done chan struct{} // closed when the animation has ended
+}
+
+// spinnerFrames animate the status line.
+var spinnerFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// spinnerTick is how often the status line is redrawn.
+const spinnerTick = 100 * time.Millisecond
+
+// newProgress starts reporting on a request to app in the given initial
+// state ("submitting", "running"). A quiet progress reports nothing.
+func newProgress(con *console, app, state string, quiet bool) *progress {
+	p := &progress{con: con, quiet: quiet, app: app, start: time.Now(), state: state, position: -1}
+	if quiet || !con.stderrTTY {
+		return p
+	}
+	p.stop = make(chan struct{})
+	p.done = make(chan struct{})
+	p.draw(false)
+	go p.animate()
+	return p
+}
+
+// animate redraws the status line until finish.
+func (p *progress) animate() {
+	defer close(p.done)
+	t := time.NewTicker(spinnerTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.draw(true)
+		}
+	}
+}
+
+// draw shows the status line, with the spinner's next frame if advance.
+func (p *progress) draw(advance bool) {
+	p.mu.Lock()
+	if advance {
+		p.frame++
+	}
+	line := fmt.Sprintf("%s %s %s %s",
+		p.con.paint(ansiCyan, spinnerFrames[p.frame%len(spinnerFrames)]),
+		p.app, p.state, p.con.paint(ansiDim, formatElapsed(time.Since(p.start))))
+	finished := p.finished
+	p.mu.Unlock()
+	if !finished {
+		p.con.setStatus(line)
+	}
+}
+
+// setState changes what the status line says.
+func (p *progress) setState(s string) {
+	p.mu.Lock()
+	p.state = s
+	p.mu.Unlock()
+	if p.stop != nil {
+		p.draw(false)
+	}
+}
+
+// submitted reports the request id the queue assigned.
+func (p *progress) submitted(requestID string) {
+	p.mu.Lock()
+	p.requestID = requestID
+	p.mu.Unlock()
+	p.setState("queued")
+	if p.quiet {
+		return
+	}
+	p.con.errorf("%s", p.con.paint(ansiDim, fmt.Sprintf("falgo: request %s queued (%s)", requestID, p.app)))
+}
+
+// update reports a status from the queue, and the log lines it carries.
+func (p *progress) update(st fal.Status) {
+	switch s := st.(type) {
+	case fal.Queued:
+		p.mu.Lock()
+		changed := p.position != s.Position
+		p.position = s.Position
+		p.mu.Unlock()
+		p.setState(fmt.Sprintf("queued, position %d", s.Position))
+		if changed && !p.quiet && !p.con.stderrTTY {
+			p.con.errorf("falgo: in queue at position %d", s.Position)
+		}
+	case fal.InProgress:
+		p.enterRunning()
+		p.logs(s.Logs)
+	case fal.Completed:
+		p.enterRunning()
+		p.logs(s.Logs)
+	}
+}
+
+// enterRunning switches to the running state, once.
+func (p *progress) enterRunning() {
+	p.mu.Lock()
+	first := !p.running
+	p.running = true
+	p.mu.Unlock()
+	if !first {
+		return
+	}
+	p.setState("running")
+	if !p.quiet && !p.con.stderrTTY {
+		p.con.errorf("falgo: running")
+	}
+}
+
+// logs prints the app's log lines.
+func (p *progress) logs(logs []fal.Log) {
+	if p.quiet {
+		return
+	}
+	for _, l := range logs {
+		p.con.errorf("%s", p.formatLog(l))
+	}
+}
+
+// formatLog renders one log line: "[LEVEL] message", coloured by level on
+// a terminal.
+func (p *progress) formatLog(l fal.Log) string {
+	level := strings.ToUpper(l.Level)
+	if level == "" {
+		level = "INFO"
+	}
+	msg := strings.TrimRight(l.Message, "\r\n")
+	// A log line holding a carriage return or escape codes would break the
+	// status line or spoil a log file.
+	msg = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\x1b' {
+			return -1
+		}
+		return r
+	}, msg)
+	code := ansiDim
+	switch level {
+	case "ERROR", "STDERR":
+		code = ansiRed
+	case "WARN", "WARNING":
+		code = ansiYellow
+	}
+	return p.con.paint(code, "["+level+"] "+msg)
+}
+
+// finish ends the report: the status line goes away and one line says how
+// it ended (err nil for success). It is safe to call more than once.
+func (p *progress) finish(err error) {
+	p.mu.Lock()
+	if p.finished {
+		p.mu.Unlock()
+		return
+	}
+	p.finished = true
+	p.mu.Unlock()
+	if p.stop != nil {
+		close(p.stop)
+		<-p.done
+		p.con.clearStatus()
+	}
+	if p.quiet {
+		return
+	}
+	took := formatElapsed(time.Since(p.start))
+	switch {
+	case err == nil && p.con.stderrTTY:
+		p.con.errorf("%s %s done in %s", p.con.paint(ansiGreen, "✓"), p.app, took)
+	case err == nil:
+		p.con.errorf("falgo: completed in %s", took)
+	case p.con.stderrTTY:
+		p.con.errorf("%s %s stopped after %s", p.con.paint(ansiRed, "✗"), p.app, took)
+	}
+	// Without a terminal the error line that follows says it all.
+}
+
+// formatElapsed renders a duration for people: 0.04s, 2.5s, 12s, 3m05s,
+// 1h02m.
+func formatElapsed(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+}

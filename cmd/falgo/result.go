@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+)
+
+// resultOptions holds the flags of `falgo result`.
+type resultOptions struct {
+	save  string
+	quiet bool
+}
+
+// newResultCmd builds `falgo result`.
+func newResultCmd(c *cli) *cobra.Command {
+	var o resultOptions
+	cmd := &cobra.Command{
+		Use:   "result APP REQUEST_ID",
+		Short: "Wait for a queued request and print its output",
+		Long: `Wait for a queued request to complete and print its output as JSON, like
+falgo run does: progress and log lines on stderr, the output on stdout. Use it
+to reattach to a request after "falgo submit", a --timeout, or Ctrl-C.
+--save DIR downloads the output's files, as with falgo run.`,
+		Example:           `  falgo result fal-ai/flux/dev 764cabcf-b745-4b3e-ae38-1200304cf45b --save out/`,
+		Args:              usageArgs(cobra.ExactArgs(2)),
+		ValidArgsFunction: completeApp,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.result(cmd.Context(), args[0], args[1], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.save, "save", "", "download the output's files into `DIR`")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress or logs on stderr")
+	return cmd
+}
+
+// result is `falgo result`.
+func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error {
+	if err := checkApp(app); err != nil {
+		return err
+	}
+	if err := checkRequestID(id); err != nil {
+		return err
+	}
+	cl, release, err := c.newClient()
+	if err != nil {
+		return err
+	}
+	defer release()
+	h, err := cl.Handle(app, id)
+	if err != nil {
+		return usageErrorf("%s", oneLine(err.Error()))
+	}
+	wctx, stop := c.waitContext(ctx)
+	defer stop()
+	p := newProgress(c.con, app, "waiting", o.quiet)
+	res, err := c.follow(wctx, h, p)
+	p.finish(err)
+	if err != nil {
+		return c.waitError(wctx, app, id, c.notFound(err, app, id))
+	}
+	return c.printResult(ctx, app, res, o.save)
+}

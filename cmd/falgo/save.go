@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	fal "github.com/falgo/fal"
+)
+
+// saveOutputs downloads every file in an app's output (fal.FindFiles: any
+// object with a "url" and a "content_type" or "file_name", at any depth)
+// into dir, creating it if needed, and reports each path on stderr. It
+// returns the paths, in the order of the files in the output.
+//
+// Names: the file's own file_name when it is a plain name, else
+// "<app>-<request id prefix>[-<n>].<ext>" with the extension from the
+// content type (else the URL). A file is never overwritten: a name that
+// is taken gets "-2", "-3", ... before the extension.
+func (c *cli) saveOutputs(ctx context.Context, dir, app, requestID string, data json.RawMessage) ([]string, error) {
+	files := fal.FindFiles(data)
+	if len(files) == 0 {
+		c.con.errorf("falgo: --save: the output holds no files")
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--save: %w", err)
+	}
+	var paths []string
+	for i, f := range files {
+		name := outputName(f, app, requestID, i, len(files))
+		out, p, err := createUnique(dir, name)
+		if err != nil {
+			return paths, fmt.Errorf("--save: %w", err)
+		}
+		err = f.Download(ctx, out)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(p)
+			return paths, fmt.Errorf("--save: downloading %s: %s", p, oneLine(err.Error()))
+		}
+		paths = append(paths, p)
+		c.con.errorf("falgo: saved %s", p)
+	}
+	return paths, nil
+}
+
+// outputName picks the file name of the i-th of n output files.
+func outputName(f fal.File, app, requestID string, i, n int) string {
+	if name := plainName(f.FileName); name != "" {
+		return name
+	}
+	stem := appSlug(app)
+	if id := shortID(requestID); id != "" {
+		stem += "-" + id
+	}
+	if n > 1 {
+		stem += fmt.Sprintf("-%d", i+1)
+	}
+	return stem + extensionOf(f)
+}
+
+// plainName returns name if it is safe as a file name in the save
+// directory (no directories, no dot files, printable), else "".
+func plainName(name string) string {
+	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\:`) || len(name) > 200 {
+		return ""
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return ""
+		}
+	}
+	return name
+}
+
+// appSlug is the last segment of an app id, for file names
+// ("fal-ai/flux/schnell" gives "schnell").
+func appSlug(app string) string {
+	s := app[strings.LastIndexByte(app, '/')+1:]
+	s = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '-'
+	}, s)
+	if s == "" {
+		return "output"
+	}
+	return s
+}
+
+// shortID is the first eight letters and digits of a request id.
+func shortID(id string) string {
+	var b strings.Builder
+	for _, r := range id {
+		if b.Len() == 8 {
+			break
+		}
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// commonExtensions maps the content types fal apps produce to the usual
+// extension (mime.ExtensionsByType's first pick is sometimes odd, such as
+// ".jfif" for JPEG).
+var commonExtensions = map[string]string{
+	"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif",
+	"video/mp4": ".mp4", "video/webm": ".webm", "audio/mpeg": ".mp3", "audio/wav": ".wav",
+	"audio/x-wav": ".wav", "audio/ogg": ".ogg", "audio/flac": ".flac", "model/gltf-binary": ".glb",
+	"application/json": ".json", "text/plain": ".txt", "application/zip": ".zip",
+}
+
+// extensionOf picks a file extension from the content type, else from the
+// URL's path, else ".bin".
+func extensionOf(f fal.File) string {
+	ct, _, _ := mime.ParseMediaType(f.ContentType)
+	if ext, ok := commonExtensions[ct]; ok {
+		return ext
+	}
+	if u, err := url.Parse(f.URL); err == nil && u.Scheme != "data" {
+		if ext := path.Ext(u.Path); len(ext) > 1 && len(ext) <= 6 && isAlnum(ext[1:]) {
+			return strings.ToLower(ext)
+		}
+	}
+	if ct != "" {
+		if exts, err := mime.ExtensionsByType(ct); err == nil && len(exts) > 0 {
+			return exts[0]
+		}
+	}
+	return ".bin"
+}
+
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// createUnique creates dir/name, or dir/stem-2.ext, dir/stem-3.ext, ... if
+// it exists, without ever truncating an existing file.
+func createUnique(dir, name string) (*os.File, string, error) {
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for n := 1; n <= 1000; n++ {
+		p := filepath.Join(dir, name)
+		if n > 1 {
+			p = filepath.Join(dir, fmt.Sprintf("%s-%d%s", stem, n, ext))
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return f, p, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, "", err
+		}
+	}
+	return nil, "", fmt.Errorf("%s and 999 numbered variants already exist in %s", name, dir)
+}

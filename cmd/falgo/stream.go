@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+)
+
+// newStreamCmd builds `falgo stream`.
+func newStreamCmd(c *cli) *cobra.Command {
+	var in inputFlags
+	cmd := &cobra.Command{
+		Use:   "stream APP [-i key=value]... [--input FILE]",
+		Short: "Call an app's streaming endpoint and print its events",
+		Long: `Call an app's streaming endpoint (POST .../stream) and print each event's
+data on stdout as it arrives, one line of JSON per event. Nothing else is
+written to stdout, so the output can be piped to jq or read line by line.
+
+` + inputHelp,
+		Example: `  falgo --local stream fal-ai/any-llm -i prompt="why is the sky blue?"
+  falgo stream fal-ai/any-llm -i prompt="hi" | jq -r --unbuffered .output`,
+		Args:              usageArgs(cobra.ExactArgs(1)),
+		ValidArgsFunction: completeApp,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.stream(cmd.Context(), args[0], in)
+		},
+	}
+	addInputFlags(cmd, &in)
+	return cmd
+}
+
+// stream is `falgo stream`.
+func (c *cli) stream(ctx context.Context, app string, f inputFlags) error {
+	if err := checkApp(app); err != nil {
+		return err
+	}
+	in, err := buildInput(f, c.con)
+	if err != nil {
+		return err
+	}
+	cl, release, err := c.newClient()
+	if err != nil {
+		return err
+	}
+	defer release()
+	wctx, stop := c.waitContext(ctx)
+	defer stop()
+	if err := uploadInputs(wctx, cl, in); err != nil {
+		return c.uploadError(wctx, err)
+	}
+	for ev, err := range cl.Stream(wctx, app, in) {
+		if err != nil {
+			return c.streamError(wctx, err)
+		}
+		if err := c.con.writeJSONLine(ev.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streamError explains a stream that ended with err.
+func (c *cli) streamError(ctx context.Context, err error) error {
+	switch {
+	case timedOut(ctx):
+		return codedErrorf(exitTimeout, "gave up after %v (--timeout); the stream was closed", c.g.timeout)
+	case ctx.Err() != nil:
+		return codedErrorf(exitInterrupted, "interrupted; the stream was closed")
+	}
+	return err
+}
