@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
@@ -45,9 +46,15 @@ func (c *Client) openStream(ctx context.Context, cfg *config, req *apiRequest, i
 	if cfg.timeout > 0 {
 		headerTimer = time.AfterFunc(cfg.timeout, func() { cancel(errAttemptTimeout) })
 	}
+	start := time.Now()
 	res, err := safeClient(cfg).Do(hr)
 	if headerTimer != nil {
 		headerTimer.Stop()
+	}
+	if cfg.logger != nil && err == nil {
+		cfg.logger.LogAttrs(ctx, slog.LevelDebug, "fal: http stream",
+			slog.String("method", req.method), slog.String("url", redactURL(req.url)),
+			slog.Int("status", res.StatusCode), slog.String("request_id", res.Header.Get("X-Fal-Request-Id")), slog.Duration("took", time.Since(start)))
 	}
 	if err != nil {
 		cancel(nil)
