@@ -27,20 +27,14 @@ request that already completed fails with exit code 1.`,
 
 // cancel is `falgo cancel`.
 func (c *cli) cancel(ctx context.Context, app, id string) error {
-	if err := checkApp(app); err != nil {
-		return err
-	}
-	if err := checkRequestID(id); err != nil {
-		return err
-	}
-	cl, release, err := c.newClient()
+	h, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
 	defer release()
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
-	err = cl.Cancel(wctx, app, id)
+	err = h.Cancel(wctx)
 	switch {
 	case errors.Is(err, fal.ErrAlreadyCompleted):
 		return codedErrorf(exitError, "request %s already completed, so there is nothing to cancel; `falgo result %s %s` prints its output", id, app, id)

@@ -77,3 +77,24 @@ var demoApps = []string{
 	faltest.DemoFluxSchnell, faltest.DemoFluxDev, faltest.DemoFastSDXL,
 	faltest.DemoRealtimeLCM, faltest.DemoAnyLLM, faltest.DemoEcho,
 }
+
+// handle checks an app id and a request id given on the command line and
+// returns a handle for them, with the release function of its client.
+func (c *cli) handle(app, id string) (*fal.RequestHandle, func(), error) {
+	if err := checkApp(app); err != nil {
+		return nil, nil, err
+	}
+	if err := checkRequestID(id); err != nil {
+		return nil, nil, err
+	}
+	cl, release, err := c.newClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := cl.Handle(app, id)
+	if err != nil {
+		release()
+		return nil, nil, usageErrorf("%s", oneLine(err.Error()))
+	}
+	return h, release, nil
+}

@@ -37,21 +37,11 @@ to reattach to a request after "falgo submit", a --timeout, or Ctrl-C.
 
 // result is `falgo result`.
 func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error {
-	if err := checkApp(app); err != nil {
-		return err
-	}
-	if err := checkRequestID(id); err != nil {
-		return err
-	}
-	cl, release, err := c.newClient()
+	h, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
 	defer release()
-	h, err := cl.Handle(app, id)
-	if err != nil {
-		return usageErrorf("%s", oneLine(err.Error()))
-	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	p := newProgress(c.con, app, "waiting", o.quiet)

@@ -88,21 +88,11 @@ func viewStatus(id string, st fal.Status) statusView {
 
 // status is `falgo status`.
 func (c *cli) status(ctx context.Context, app, id string, o statusOptions) error {
-	if err := checkApp(app); err != nil {
-		return err
-	}
-	if err := checkRequestID(id); err != nil {
-		return err
-	}
-	cl, release, err := c.newClient()
+	h, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
 	defer release()
-	h, err := cl.Handle(app, id)
-	if err != nil {
-		return usageErrorf("%s", oneLine(err.Error()))
-	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	if !o.watch {
