@@ -297,18 +297,9 @@ func headerError(w http.ResponseWriter, where, name, msg string) {
 
 // handleSubmit serves POST /queue/{app...}[?fal_webhook=...].
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, r, http.MethodPost)
-		return
-	}
-	if !s.checkKey(r) {
-		s.unauthorized(w)
-		return
-	}
 	id := appPath(r, "/queue/")
-	a, path := s.findApp(id)
-	if a == nil {
-		notFoundApp(w, id)
+	a, path, ok := s.postApp(w, r, id, false)
+	if !ok {
 		return
 	}
 	prio := prioNormal

@@ -198,20 +198,34 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("Method %s not allowed here; use %s", r.Method, allow), "")
 }
 
-// handleRun serves POST /run/{app...}: the sync endpoint.
-func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+// postApp does the checks every app endpoint shares: the method is POST,
+// the caller has the key (or, with tokenOK, a temporary token for the app),
+// and the app id names a registered app. ok is false once an error answer
+// has been written.
+func (s *Server) postApp(w http.ResponseWriter, r *http.Request, id string, tokenOK bool) (a *app, path string, ok bool) {
 	if r.Method != http.MethodPost {
 		methodNotAllowed(w, r, http.MethodPost)
-		return
+		return nil, "", false
 	}
-	if !s.checkKey(r) {
+	authorized := s.checkKey(r)
+	if !authorized && tokenOK {
+		authorized = s.checkKeyOrToken(r, id)
+	}
+	if !authorized {
 		s.unauthorized(w)
-		return
+		return nil, "", false
 	}
-	id := appPath(r, "/run/")
-	a, path := s.findApp(id)
-	if a == nil {
+	if a, path = s.findApp(id); a == nil {
 		notFoundApp(w, id)
+		return nil, "", false
+	}
+	return a, path, true
+}
+
+// handleRun serves POST /run/{app...}: the sync endpoint.
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	a, path, ok := s.postApp(w, r, appPath(r, "/run/"), false)
+	if !ok {
 		return
 	}
 	input, ok := s.readInput(w, r)

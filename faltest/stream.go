@@ -77,19 +77,9 @@ type streamError struct {
 // is a normal HTTP error answer; after it, an "event: error" event carries
 // {"detail", "error_type", "status_code"} and ends the stream.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, r, http.MethodPost)
-		return
-	}
 	id := appPath(r, "/run/")
-	id = id[:len(id)-len("/stream")]
-	if !s.checkKeyOrToken(r, id) {
-		s.unauthorized(w)
-		return
-	}
-	a, path := s.findApp(id)
-	if a == nil {
-		notFoundApp(w, id)
+	a, path, ok := s.postApp(w, r, id[:len(id)-len("/stream")], true)
+	if !ok {
 		return
 	}
 	input, ok := s.readInput(w, r)
