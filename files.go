@@ -117,6 +117,34 @@ func (f *InputFile) ensure(ctx context.Context, c *Client, cfg *config) error {
 
 var inputFileType = reflect.TypeOf((*InputFile)(nil))
 
+// mayHoldFiles is a quick look, without reflection, at the JSON-like values
+// most inputs are made of: false means input certainly holds no InputFile.
+func mayHoldFiles(input any) bool {
+	switch v := input.(type) {
+	case nil, string, bool, float64, float32, int, int64, int32, uint, uint64, json.Number, json.RawMessage, []byte, []string, []int, []float64:
+		return false
+	case *InputFile:
+		return true
+	case map[string]any:
+		for _, e := range v {
+			if mayHoldFiles(e) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, e := range v {
+			if mayHoldFiles(e) {
+				return true
+			}
+		}
+		return false
+	case map[string]string:
+		return false
+	}
+	return true // structs, typed maps and slices: walk them with reflection
+}
+
 // collectFiles finds the *InputFile values in v.
 func collectFiles(v reflect.Value, seen map[uintptr]bool, out *[]*InputFile) {
 	if !v.IsValid() {
@@ -172,6 +200,9 @@ func (c *Client) uploadInputs(ctx context.Context, cfg *config, input any) error
 	}
 	switch input.(type) {
 	case json.RawMessage, []byte, string:
+		return nil
+	}
+	if !mayHoldFiles(input) {
 		return nil
 	}
 	var files []*InputFile

@@ -112,6 +112,26 @@ func (h hosts) owns(u *url.URL) bool {
 	return false
 }
 
+// ownsURL is owns for a URL string, without parsing it: the URL must start
+// with the scheme and host of one of the client's hosts, followed by a
+// path, a query or nothing.
+func (h hosts) ownsURL(raw string) bool {
+	for _, b := range []*url.URL{h.run, h.queue, h.rest, h.cdn} {
+		if b == nil {
+			continue
+		}
+		origin := len(b.Scheme) + len("://") + len(b.Host)
+		if len(raw) < origin || !strings.EqualFold(raw[:len(b.Scheme)], b.Scheme) ||
+			raw[len(b.Scheme):len(b.Scheme)+3] != "://" || !strings.EqualFold(raw[len(b.Scheme)+3:origin], b.Host) {
+			continue
+		}
+		if len(raw) == origin || raw[origin] == '/' || raw[origin] == '?' {
+			return true
+		}
+	}
+	return false
+}
+
 // join builds base + "/" + the given path segments (already validated).
 func join(base *url.URL, parts ...string) string {
 	var b strings.Builder

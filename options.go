@@ -51,6 +51,11 @@ type config struct {
 	upload uploadConfig
 
 	allowHTTP bool // plain http to hosts that are not loopback
+
+	// safe is httpClient with falgo's redirect policy, built by apply for
+	// the hosts and client of the time (safeFor); see safeClient.
+	safe    *http.Client
+	safeFor *http.Client
 }
 
 func (c *config) clone() *config {
@@ -68,7 +73,11 @@ func (c *config) apply(opts []RequestOption) error {
 			return err
 		}
 	}
-	return c.validate()
+	if err := c.validate(); err != nil {
+		return err
+	}
+	c.safe, c.safeFor = newSafeClient(c.httpClient, c.hosts), c.httpClient
+	return nil
 }
 
 // validate checks what no single option can: plain http is refused for

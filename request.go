@@ -60,12 +60,9 @@ var errAttemptTimeout = errors.New("fal: per-call timeout")
 // and returns the 2xx response or an *HTTPError, *TimeoutError, a wrapped
 // context error, or a wrapped transport error.
 func (c *Client) do(ctx context.Context, cfg *config, req *apiRequest) (*apiResponse, error) {
-	target, err := url.Parse(req.url)
-	if err != nil {
-		return nil, fmt.Errorf("fal: %s: invalid URL: %w", req.op, err)
-	}
 	var creds Credentials
-	if req.auth == "" && cfg.hosts.owns(target) {
+	var err error
+	if req.auth == "" && cfg.hosts.ownsURL(req.url) {
 		if creds, err = c.credentials(ctx, cfg); err != nil {
 			return nil, err
 		}
@@ -157,7 +154,7 @@ func (c *Client) attempt(ctx context.Context, cfg *config, req *apiRequest, cred
 	if err != nil {
 		return nil, c.transportError(actx, cfg, req, err)
 	}
-	data, err := io.ReadAll(res.Body)
+	data, err := readBody(res)
 	res.Body.Close()
 	if err != nil {
 		return nil, c.transportError(actx, cfg, req, err)
@@ -272,8 +269,16 @@ const maxRedirects = 10
 // redirected request to any other host, and a redirect from https to
 // http is refused. A CheckRedirect of the caller's client still runs.
 func safeClient(cfg *config) *http.Client {
-	hc := *cfg.httpClient
-	user := cfg.httpClient.CheckRedirect
+	if cfg.safe != nil && cfg.safeFor == cfg.httpClient {
+		return cfg.safe
+	}
+	return newSafeClient(cfg.httpClient, cfg.hosts)
+}
+
+// newSafeClient wraps hc with falgo's redirect policy for hosts.
+func newSafeClient(base *http.Client, hosts hosts) *http.Client {
+	hc := *base
+	user := base.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
@@ -281,7 +286,7 @@ func safeClient(cfg *config) *http.Client {
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("refusing a redirect from https to %s", req.URL.Scheme)
 		}
-		if !cfg.hosts.owns(req.URL) {
+		if !hosts.owns(req.URL) {
 			req.Header.Del("Authorization")
 		}
 		if user != nil {
@@ -290,4 +295,17 @@ func safeClient(cfg *config) *http.Client {
 		return nil
 	}
 	return &hc
+}
+
+// readBody reads a whole response body, sized from Content-Length when the
+// server sent one.
+func readBody(res *http.Response) ([]byte, error) {
+	if n := res.ContentLength; n >= 0 && n <= 64<<20 {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(res.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(res.Body)
 }

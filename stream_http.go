@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 )
@@ -19,12 +18,9 @@ import (
 // stream that stays silent that long. A non-2xx answer is an *HTTPError.
 // The caller must call the returned stop function, which closes the body.
 func (c *Client) openStream(ctx context.Context, cfg *config, req *apiRequest, idle time.Duration) (*http.Response, *idleReader, func(), error) {
-	target, err := url.Parse(req.url)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("fal: %s: invalid URL: %w", req.op, err)
-	}
 	var creds Credentials
-	if cfg.hosts.owns(target) {
+	var err error
+	if cfg.hosts.ownsURL(req.url) {
 		if creds, err = c.credentials(ctx, cfg); err != nil {
 			return nil, nil, nil, err
 		}

@@ -32,7 +32,7 @@ type Decoder struct {
 
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 16<<10)}
+	return &Decoder{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends
