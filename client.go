@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,7 +25,8 @@ type Client struct {
 	chainOnce sync.Once
 	chain     CredentialsProvider
 
-	cdn cdnTokens
+	cdn  cdnTokens
+	auth atomic.Pointer[authEntry] // the last Authorization value built
 }
 
 // NewClient builds a client. It fails only on invalid options or on invalid

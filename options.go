@@ -56,6 +56,7 @@ type config struct {
 	// the hosts and client of the time (safeFor); see safeClient.
 	safe    *http.Client
 	safeFor *http.Client
+	uaValue []string // the User-Agent header value, built by apply
 }
 
 func (c *config) clone() *config {
@@ -77,6 +78,7 @@ func (c *config) apply(opts []RequestOption) error {
 		return err
 	}
 	c.safe, c.safeFor = newSafeClient(c.httpClient, c.hosts), c.httpClient
+	c.uaValue = []string{c.userAgent}
 	return nil
 }
 

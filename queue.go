@@ -68,6 +68,9 @@ func (c *Client) submit(ctx context.Context, cfg *config, app string, input any)
 	}
 	hdr := lifecycleHeader(cfg)
 	if cfg.priority != "" {
+		if hdr == nil {
+			hdr = http.Header{}
+		}
 		hdr.Set("X-Fal-Queue-Priority", string(cfg.priority))
 	}
 	resp, err := c.do(ctx, cfg, &apiRequest{op: op, method: http.MethodPost, url: u, body: body, header: hdr, class: once})

@@ -197,14 +197,16 @@ func (c *Client) transportError(actx context.Context, cfg *config, req *apiReque
 // headers, then the request's own. Credentials go only to the client's hosts.
 func (c *Client) setHeaders(hr *http.Request, cfg *config, req *apiRequest, creds Credentials) {
 	h := hr.Header
-	h.Set("User-Agent", cfg.userAgent)
-	h.Set("Accept", "application/json")
+	// The fixed values are shared, never-modified slices: a RoundTripper
+	// must not change the request, so no copy is needed per request.
+	h["User-Agent"] = cfg.userAgentValue()
+	h["Accept"] = jsonValue
 	if req.hasBody() {
-		ct := req.contentType
-		if ct == "" {
-			ct = "application/json"
+		if req.contentType == "" {
+			h["Content-Type"] = jsonValue
+		} else {
+			h.Set("Content-Type", req.contentType)
 		}
-		h.Set("Content-Type", ct)
 	}
 	for k, vs := range cfg.headers {
 		h[k] = append([]string(nil), vs...)
@@ -224,8 +226,36 @@ func (c *Client) setHeaders(hr *http.Request, cfg *config, req *apiRequest, cred
 	case req.auth != "":
 		h.Set("Authorization", req.auth)
 	case !creds.IsZero():
-		h.Set("Authorization", creds.HeaderValue())
+		h["Authorization"] = c.authValue(creds)
 	}
+}
+
+// jsonValue is the header value "application/json".
+var jsonValue = []string{"application/json"}
+
+// userAgentValue is the User-Agent header value, built once per config.
+func (c *config) userAgentValue() []string {
+	if len(c.uaValue) == 1 && c.uaValue[0] == c.userAgent {
+		return c.uaValue
+	}
+	return []string{c.userAgent}
+}
+
+// authEntry caches the Authorization header value of one credentials.
+type authEntry struct {
+	creds Credentials
+	value []string
+}
+
+// authValue returns the Authorization header value for creds, reusing the
+// last one built while the credentials stay the same.
+func (c *Client) authValue(creds Credentials) []string {
+	if e := c.auth.Load(); e != nil && e.creds == creds {
+		return e.value
+	}
+	e := &authEntry{creds: creds, value: []string{creds.HeaderValue()}}
+	c.auth.Store(e)
+	return e.value
 }
 
 // formatSeconds renders d in seconds the way the Python client does:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"sync"
 
 	"github.com/falgo/fal/internal/appid"
 )
@@ -88,11 +89,21 @@ func encodeInput(op string, input any) ([]byte, error) {
 			return nil, fmt.Errorf("fal: %s: the input %v cannot be encoded as JSON", op, v)
 		}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			encodeBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(input); err != nil {
 		return nil, fmt.Errorf("fal: %s: the input cannot be encoded as JSON: %w", op, err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	// The body outlives the buffer (it is replayed on retries): copy it out.
+	return bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
+
+// encodeBuffers recycles the buffers inputs are encoded into.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -563,11 +563,11 @@ func (c *Client) multipart(ctx context.Context, cfg *config, ct string, src size
 // lifecycleHeader carries the call's storage settings to an app, so the
 // files it generates follow them (X-Fal-Object-Lifecycle-Preference).
 func lifecycleHeader(cfg *config) http.Header {
-	h := http.Header{}
-	if lc := cfg.upload.lifecycle(); lc != "" {
-		h.Set("X-Fal-Object-Lifecycle-Preference", lc)
+	lc := cfg.upload.lifecycle()
+	if lc == "" {
+		return nil
 	}
-	return h
+	return http.Header{"X-Fal-Object-Lifecycle-Preference": {lc}}
 }
 
 // UploadImage encodes img in format ("png", "jpeg" or "gif") and uploads
