@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -97,4 +98,28 @@ func (c *cli) handle(app, id string) (*fal.RequestHandle, func(), error) {
 		return nil, nil, usageErrorf("%s", oneLine(err.Error()))
 	}
 	return h, release, nil
+}
+
+// call is what every command that sends an input needs: the input, a
+// client, and the context it waits under.
+type call struct {
+	in   map[string]any
+	cl   *fal.Client
+	ctx  context.Context
+	done func() // stops the wait and releases the client
+}
+
+// startCall builds the input from the command's flags, then the client and
+// the context to wait under.
+func (c *cli) startCall(ctx context.Context, f inputFlags) (*call, error) {
+	in, err := buildInput(f, c.con)
+	if err != nil {
+		return nil, err
+	}
+	cl, release, err := c.newClient()
+	if err != nil {
+		return nil, err
+	}
+	wctx, stop := c.waitContext(ctx)
+	return &call{in: in, cl: cl, ctx: wctx, done: func() { stop(); release() }}, nil
 }

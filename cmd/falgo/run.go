@@ -62,17 +62,12 @@ func (c *cli) runApp(ctx context.Context, app string, o runOptions) error {
 	if err := checkApp(app); err != nil {
 		return err
 	}
-	in, err := buildInput(o.in, c.con)
+	k, err := c.startCall(ctx, o.in)
 	if err != nil {
 		return err
 	}
-	cl, release, err := c.newClient()
-	if err != nil {
-		return err
-	}
-	defer release()
-	wctx, stop := c.waitContext(ctx)
-	defer stop()
+	defer k.done()
+	in, cl, wctx := k.in, k.cl, k.ctx
 
 	var res *fal.Result
 	state := "running"

@@ -34,17 +34,12 @@ func (c *cli) stream(ctx context.Context, app string, f inputFlags) error {
 	if err := checkApp(app); err != nil {
 		return err
 	}
-	in, err := buildInput(f, c.con)
+	k, err := c.startCall(ctx, f)
 	if err != nil {
 		return err
 	}
-	cl, release, err := c.newClient()
-	if err != nil {
-		return err
-	}
-	defer release()
-	wctx, stop := c.waitContext(ctx)
-	defer stop()
+	defer k.done()
+	in, cl, wctx := k.in, k.cl, k.ctx
 	if err := uploadInputs(wctx, cl, in); err != nil {
 		return c.uploadError(wctx, err)
 	}

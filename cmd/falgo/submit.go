@@ -64,17 +64,12 @@ func (c *cli) submitApp(ctx context.Context, app string, o submitOptions) error 
 	default:
 		return usageErrorf("--priority %q: use normal or low", o.priority)
 	}
-	in, err := buildInput(o.in, c.con)
+	k, err := c.startCall(ctx, o.in)
 	if err != nil {
 		return err
 	}
-	cl, release, err := c.newClient()
-	if err != nil {
-		return err
-	}
-	defer release()
-	wctx, stop := c.waitContext(ctx)
-	defer stop()
+	defer k.done()
+	in, cl, wctx := k.in, k.cl, k.ctx
 	if err := uploadInputs(wctx, cl, in); err != nil {
 		return c.uploadError(wctx, err)
 	}
