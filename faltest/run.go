@@ -222,22 +222,33 @@ func (s *Server) postApp(w http.ResponseWriter, r *http.Request, id string, toke
 	return a, path, true
 }
 
-// handleRun serves POST /run/{app...}: the sync endpoint.
-func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
-	a, path, ok := s.postApp(w, r, appPath(r, "/run/"), false)
+// directCall prepares a call that runs the app within the HTTP request (a
+// sync run or an output stream): postApp's checks, the input and the start
+// deadline. The Request it returns carries the caller's headers without
+// Authorization. ok is false once an error answer has been written.
+func (s *Server) directCall(w http.ResponseWriter, r *http.Request, id string, tokenOK bool) (a *app, req *Request, deadline time.Time, ok bool) {
+	a, path, ok := s.postApp(w, r, id, tokenOK)
 	if !ok {
-		return
+		return nil, nil, time.Time{}, false
 	}
 	input, ok := s.readInput(w, r)
 	if !ok {
-		return
+		return nil, nil, time.Time{}, false
 	}
-	deadline, ok := startDeadline(w, r)
+	if deadline, ok = startDeadline(w, r); !ok {
+		return nil, nil, time.Time{}, false
+	}
+	r.Header.Del("Authorization")
+	req = &Request{App: a.id, Path: path, RequestID: w.Header().Get(headerRequestID), Input: input, Header: r.Header, srv: s}
+	return a, req, deadline, true
+}
+
+// handleRun serves POST /run/{app...}: the sync endpoint.
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	a, req, deadline, ok := s.directCall(w, r, appPath(r, "/run/"), false)
 	if !ok {
 		return
 	}
-	r.Header.Del("Authorization")
-	req := &Request{App: a.id, Path: path, RequestID: w.Header().Get(headerRequestID), Input: input, Header: r.Header, srv: s}
 	out, err := s.execute(r.Context(), a, req, execOptions{deadline: deadline})
 	if err != nil {
 		if r.Context().Err() != nil {

@@ -78,19 +78,10 @@ type streamError struct {
 // {"detail", "error_type", "status_code"} and ends the stream.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := appPath(r, "/run/")
-	a, path, ok := s.postApp(w, r, id[:len(id)-len("/stream")], true)
+	a, req, deadline, ok := s.directCall(w, r, id[:len(id)-len("/stream")], true)
 	if !ok {
 		return
 	}
-	input, ok := s.readInput(w, r)
-	if !ok {
-		return
-	}
-	deadline, ok := startDeadline(w, r)
-	if !ok {
-		return
-	}
-	r.Header.Del("Authorization")
 
 	sse := newSSE(w)
 	var (
@@ -117,7 +108,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		sent++
 		return nil
 	}
-	req := &Request{App: a.id, Path: path, RequestID: w.Header().Get(headerRequestID), Input: input, Header: r.Header, srv: s, emit: emit}
+	req.emit = emit
 	out, err := s.execute(r.Context(), a, req, execOptions{deadline: deadline})
 
 	mu.Lock()
