@@ -60,14 +60,10 @@ var errAttemptTimeout = errors.New("fal: per-call timeout")
 // and returns the 2xx response or an *HTTPError, *TimeoutError, a wrapped
 // context error, or a wrapped transport error.
 func (c *Client) do(ctx context.Context, cfg *config, req *apiRequest) (*apiResponse, error) {
-	var creds Credentials
-	var err error
-	if req.auth == "" && cfg.hosts.ownsURL(req.url) {
-		if creds, err = c.credentials(ctx, cfg); err != nil {
-			return nil, err
-		}
+	creds, err := c.credentialsFor(ctx, cfg, req)
+	if err != nil {
+		return nil, err
 	}
-	attempts := max(cfg.retry.MaxAttempts, 1)
 	var lastErr error
 	for attempt := 1; ; attempt++ {
 		resp, err := c.attempt(ctx, cfg, req, creds, attempt)
@@ -78,40 +74,11 @@ func (c *Client) do(ctx context.Context, cfg *config, req *apiRequest) (*apiResp
 			return nil, fmt.Errorf("fal: %s: %w", req.op, ctx.Err())
 		}
 		lastErr = err
-		var wait time.Duration
-		retryable := false
-		var he *HTTPError
-		switch {
-		case errors.As(err, &he):
-			retryable = retryableStatus(he, req.class)
-			if ra, ok := retry.RetryAfter(he.Header, now()); ok && retryable {
-				limit := cfg.retry.MaxRetryAfter
-				if limit == 0 {
-					limit = DefaultMaxRetryAfter
-				}
-				if ra > limit {
-					retryable = false
-				}
-				wait = ra
-			}
-		case errors.Is(err, errAttemptTimeout):
-			retryable = req.class == idempotent
-		default:
-			retryable = retryableTransport(err, req.class)
-		}
-		if !retryable || attempt >= attempts {
+		wait, ok := retryWait(ctx, cfg, req.class, err, attempt)
+		if !ok {
 			break
 		}
-		if wait == 0 {
-			wait = retry.Backoff(attempt, cfg.retry.BaseDelay, cfg.retry.MaxDelay)
-		}
-		if dl, ok := ctx.Deadline(); ok && now().Add(wait).After(dl) {
-			break // the caller's deadline would pass while waiting: give the real error now
-		}
-		if cfg.logger != nil {
-			cfg.logger.LogAttrs(ctx, slog.LevelDebug, "fal: retrying",
-				slog.String("op", req.op), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		}
+		logRetry(ctx, cfg, req, attempt, wait, err)
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("fal: %s: %w (while waiting to retry after: %v)", req.op, err, lastErr)
 		}
@@ -120,6 +87,65 @@ func (c *Client) do(ctx context.Context, cfg *config, req *apiRequest) (*apiResp
 		return nil, &TimeoutError{Op: req.op, Limit: cfg.timeout}
 	}
 	return nil, lastErr
+}
+
+// credentialsFor resolves the credentials req is sent with: the client's,
+// and only when req uses them (no auth override) and goes to one of the
+// client's hosts; zero otherwise.
+func (c *Client) credentialsFor(ctx context.Context, cfg *config, req *apiRequest) (Credentials, error) {
+	if req.auth != "" || !cfg.hosts.ownsURL(req.url) {
+		return Credentials{}, nil
+	}
+	return c.credentials(ctx, cfg)
+}
+
+// retryWait decides whether attempt number n of a request of class, which
+// failed with err, is tried again, and after how long: err must be
+// retryable under fal's rules, a server's Retry-After must not exceed the
+// policy's limit, attempts must remain, and the wait must end before the
+// caller's deadline (otherwise the real error is worth more now).
+func retryWait(ctx context.Context, cfg *config, class retryClass, err error, n int) (time.Duration, bool) {
+	var (
+		wait      time.Duration
+		retryable bool
+		he        *HTTPError
+	)
+	switch {
+	case errors.As(err, &he):
+		retryable = retryableStatus(he, class)
+		if ra, ok := retry.RetryAfter(he.Header, now()); ok && retryable {
+			limit := cfg.retry.MaxRetryAfter
+			if limit == 0 {
+				limit = DefaultMaxRetryAfter
+			}
+			if ra > limit {
+				retryable = false
+			}
+			wait = ra
+		}
+	case errors.Is(err, errAttemptTimeout):
+		retryable = class == idempotent
+	default:
+		retryable = retryableTransport(err, class)
+	}
+	if !retryable || n >= max(cfg.retry.MaxAttempts, 1) {
+		return 0, false
+	}
+	if wait == 0 {
+		wait = retry.Backoff(n, cfg.retry.BaseDelay, cfg.retry.MaxDelay)
+	}
+	if dl, ok := ctx.Deadline(); ok && now().Add(wait).After(dl) {
+		return 0, false
+	}
+	return wait, true
+}
+
+// logRetry records a retry at debug level.
+func logRetry(ctx context.Context, cfg *config, req *apiRequest, n int, wait time.Duration, err error) {
+	if cfg.logger != nil {
+		cfg.logger.LogAttrs(ctx, slog.LevelDebug, "fal: retrying",
+			slog.String("op", req.op), slog.Int("attempt", n), slog.Duration("wait", wait), slog.String("error", err.Error()))
+	}
 }
 
 // attempt sends one HTTP request and reads the whole answer under the

@@ -3,7 +3,6 @@ package fal
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -92,22 +91,17 @@ func (c *Client) stream(ctx context.Context, cfg *config, app string, input any,
 		if err == nil {
 			break
 		}
-		var he *HTTPError
-		again := false
-		wait := retry.Backoff(attempt, cfg.retry.BaseDelay, cfg.retry.MaxDelay)
-		if errors.As(err, &he) {
-			again = retryableStatus(he, once)
-			if ra, ok := retry.RetryAfter(he.Header, now()); ok {
-				wait = ra
-			}
-		} else if !errors.As(err, new(*TimeoutError)) {
-			again = retryableTransport(err, once)
-		}
-		if !again || attempt >= cfg.retry.MaxAttempts || ctx.Err() != nil || retry.Sleep(ctx, wait) != nil {
+		wait, again := retryWait(ctx, cfg, once, err, attempt)
+		if !again || ctx.Err() != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("fal: %s: %w", op, ctx.Err())
 			}
 			yield(Event{}, err)
+			return
+		}
+		logRetry(ctx, cfg, req, attempt, wait, err)
+		if serr := retry.Sleep(ctx, wait); serr != nil {
+			yield(Event{}, fmt.Errorf("fal: %s: %w (while waiting to retry after: %v)", op, serr, err))
 			return
 		}
 	}

@@ -18,12 +18,9 @@ import (
 // stream that stays silent that long. A non-2xx answer is an *HTTPError.
 // The caller must call the returned stop function, which closes the body.
 func (c *Client) openStream(ctx context.Context, cfg *config, req *apiRequest, idle time.Duration) (*http.Response, *idleReader, func(), error) {
-	var creds Credentials
-	var err error
-	if cfg.hosts.ownsURL(req.url) {
-		if creds, err = c.credentials(ctx, cfg); err != nil {
-			return nil, nil, nil, err
-		}
+	creds, err := c.credentialsFor(ctx, cfg, req)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	sctx, cancel := context.WithCancelCause(ctx)
 	var body io.Reader
