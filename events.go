@@ -176,8 +176,8 @@ func (w *watcher) emit(st Status, yield func(Status, error) bool) (cont, done bo
 	case InProgress:
 		s.Logs = w.fresh(s.Logs)
 		st = s
-		if prev, ok := w.last.(InProgress); ok && len(s.Logs) == 0 && prev.State() == s.State() {
-			return true, false
+		if _, ok := w.last.(InProgress); ok && len(s.Logs) == 0 {
+			return true, false // still running, nothing new
 		}
 	case Completed:
 		s.Logs = w.fresh(s.Logs)

@@ -67,35 +67,33 @@ func queueFromRun(run *url.URL) *url.URL {
 // FAL_CDN_HOST. An invalid value is an error naming the variable.
 func defaultHosts() (hosts, error) {
 	var h hosts
-	get := func(env, def string) (*url.URL, bool, error) {
-		v, set := os.LookupEnv(env)
-		if !set || strings.TrimSpace(v) == "" {
-			u, err := parseHost(env, def)
-			return u, false, err
+	// get parses the variable env, or def when env is unset or blank.
+	get := func(env, def string) (*url.URL, error) {
+		v := os.Getenv(env)
+		if strings.TrimSpace(v) == "" {
+			return parseHost(env, def)
 		}
 		u, err := parseHost(env, v)
 		if err != nil {
-			return nil, true, fmt.Errorf("%w (from the environment variable %s)", err, env)
+			return nil, fmt.Errorf("%w (from the environment variable %s)", err, env)
 		}
-		return u, true, nil
+		return u, nil
 	}
 	var err error
-	if h.run, _, err = get("FAL_RUN_HOST", DefaultRunHost); err != nil {
+	if h.run, err = get("FAL_RUN_HOST", DefaultRunHost); err != nil {
 		return h, err
 	}
-	var set bool
-	if h.queue, set, err = get("FAL_QUEUE_RUN_HOST", h.run.String()); err != nil {
-		return h, err
-	}
-	if set {
-		h.queueExplicit = true
-	} else {
+	if strings.TrimSpace(os.Getenv("FAL_QUEUE_RUN_HOST")) == "" {
 		h.queue = queueFromRun(h.run)
+	} else if h.queue, err = get("FAL_QUEUE_RUN_HOST", ""); err != nil {
+		return h, err
+	} else {
+		h.queueExplicit = true
 	}
-	if h.rest, _, err = get("FAL_REST_HOST", DefaultRestHost); err != nil {
+	if h.rest, err = get("FAL_REST_HOST", DefaultRestHost); err != nil {
 		return h, err
 	}
-	if h.cdn, _, err = get("FAL_CDN_HOST", DefaultCDNHost); err != nil {
+	if h.cdn, err = get("FAL_CDN_HOST", DefaultCDNHost); err != nil {
 		return h, err
 	}
 	return h, nil

@@ -147,11 +147,8 @@ func textToImage(id, defaultSize string, defaultSteps int, delay time.Duration) 
 		if err := req.Decode(&in); err != nil {
 			return nil, err
 		}
-		if in.Prompt == nil {
-			return nil, &InputError{Details: []ValidationDetail{{Loc: []any{"body", "prompt"}, Msg: "field required", Type: "missing"}}}
-		}
-		if strings.TrimSpace(*in.Prompt) == "" {
-			return nil, ValidationError("prompt", "the prompt must not be empty")
+		if err := requirePrompt(in.Prompt); err != nil {
+			return nil, err
 		}
 		w, h, err := parseImageSize(in.ImageSize, defaultSize)
 		if err != nil {
@@ -225,11 +222,8 @@ func anyLLM(delay time.Duration) HandlerFunc {
 		if err := req.Decode(&in); err != nil {
 			return nil, err
 		}
-		if in.Prompt == nil {
-			return nil, &InputError{Details: []ValidationDetail{{Loc: []any{"body", "prompt"}, Msg: "field required", Type: "missing"}}}
-		}
-		if strings.TrimSpace(*in.Prompt) == "" {
-			return nil, ValidationError("prompt", "the prompt must not be empty")
+		if err := requirePrompt(in.Prompt); err != nil {
+			return nil, err
 		}
 		model := in.Model
 		if model == "" {
@@ -334,4 +328,16 @@ func echo(ctx context.Context, req *Request) (any, error) {
 	})
 	obj["_request"] = meta
 	return obj, nil
+}
+
+// requirePrompt answers as fal's apps do when the prompt is missing (a
+// FastAPI "field required") or empty.
+func requirePrompt(p *string) error {
+	if p == nil {
+		return &InputError{Details: []ValidationDetail{{Loc: []any{"body", "prompt"}, Msg: "field required", Type: "missing"}}}
+	}
+	if strings.TrimSpace(*p) == "" {
+		return ValidationError("prompt", "the prompt must not be empty")
+	}
+	return nil
 }
