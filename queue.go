@@ -227,18 +227,33 @@ func (h *RequestHandle) Result(ctx context.Context, opts ...RequestOption) (*Res
 	if err != nil {
 		return nil, err
 	}
-	var done Completed
-	var logs []Log
+	done, logs, err := h.follow(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return h.finish(ctx, cfg, done, logs)
+}
+
+// follow waits for the request to complete, calling update (if not nil)
+// with each status, and returns the final status and every log entry seen.
+func (h *RequestHandle) follow(ctx context.Context, cfg *config, update func(Status)) (Completed, []Log, error) {
+	var (
+		done Completed
+		logs []Log
+	)
 	for st, err := range h.events(ctx, cfg) {
 		if err != nil {
-			return nil, err
+			return Completed{}, logs, err
+		}
+		logs = append(logs, statusLogs(st)...)
+		if update != nil {
+			update(st)
 		}
 		if c, ok := st.(Completed); ok {
 			done = c
 		}
-		logs = append(logs, statusLogs(st)...)
 	}
-	return h.finish(ctx, cfg, done, logs)
+	return done, logs, nil
 }
 
 // finish fetches the output of a completed request, or explains its failure.

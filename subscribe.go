@@ -54,21 +54,9 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 	if cfg.onEnqueue != nil {
 		cfg.onEnqueue(h.RequestID)
 	}
-	var (
-		done Completed
-		logs []Log
-	)
-	for st, err := range h.events(ctx, cfg) {
-		if err != nil {
-			return nil, h.abandon(ctx, cfg, op, limit, err)
-		}
-		logs = append(logs, statusLogs(st)...)
-		if cfg.onQueueUpdate != nil {
-			cfg.onQueueUpdate(st)
-		}
-		if s, ok := st.(Completed); ok {
-			done = s
-		}
+	done, logs, err := h.follow(ctx, cfg, cfg.onQueueUpdate)
+	if err != nil {
+		return nil, h.abandon(ctx, cfg, op, limit, err)
 	}
 	res, err := h.finish(ctx, cfg, done, logs)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
