@@ -251,11 +251,18 @@ func transferConfig(cfg *config) *config {
 }
 
 // uploadHeaders are the headers of a CDN upload or multipart create.
-func uploadHeaders(u *uploadConfig, ct string) http.Header {
-	h := http.Header{}
+func uploadHeaders(u *uploadConfig) http.Header {
+	h := storageLifecycleHeaders(u)
 	if u.fileName != "" {
 		h.Set("X-Fal-File-Name", u.fileName)
 	}
+	return h
+}
+
+// storageLifecycleHeaders carry the lifecycle of an upload, under both the
+// CDN's name and the REST storage's, as the Python client sends them.
+func storageLifecycleHeaders(u *uploadConfig) http.Header {
+	h := http.Header{}
 	if lc := u.lifecycle(); lc != "" {
 		h.Set("X-Fal-Object-Lifecycle", lc)
 		h.Set("X-Fal-Object-Lifecycle-Preference", lc)
@@ -292,7 +299,7 @@ func (c *Client) singleCDN(ctx context.Context, cfg *config, ct string, body fun
 		}
 		resp, err := c.do(ctx, transferConfig(cfg), &apiRequest{
 			op: "upload", method: http.MethodPost, url: join(cfg.hosts.cdn, "files/upload"),
-			bodyFrom: body, size: size, contentType: ct, header: uploadHeaders(&cfg.upload, ct),
+			bodyFrom: body, size: size, contentType: ct, header: uploadHeaders(&cfg.upload),
 			auth: tok.header, class: idempotent,
 		})
 		var he *HTTPError
@@ -338,11 +345,7 @@ func (c *Client) signedUpload(ctx context.Context, cfg *config, ct string, body 
 		name = "upload" + extensionFor(ct)
 	}
 	in, _ := json.Marshal(map[string]string{"file_name": name, "content_type": ct})
-	h := http.Header{}
-	if lc := cfg.upload.lifecycle(); lc != "" {
-		h.Set("X-Fal-Object-Lifecycle", lc)
-		h.Set("X-Fal-Object-Lifecycle-Preference", lc)
-	}
+	h := storageLifecycleHeaders(&cfg.upload)
 	resp, err := c.do(ctx, cfg, &apiRequest{
 		op: "upload: storage initiate", method: http.MethodPost,
 		url: join(cfg.hosts.rest, "storage/upload/initiate") + "?storage_type=gcs", body: in, header: h, class: idempotent,
@@ -430,7 +433,7 @@ func (c *Client) multipart(ctx context.Context, cfg *config, ct string, src size
 		return "", err
 	}
 	u := &cfg.upload
-	hdr := uploadHeaders(u, ct)
+	hdr := uploadHeaders(u)
 	if u.fileName == "" {
 		hdr.Set("X-Fal-File-Name", "upload"+extensionFor(ct))
 	}
