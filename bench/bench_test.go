@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,31 +234,158 @@ func TestGoClientsSubscribe(t *testing.T) {
 	}
 }
 
+// streamTap wraps a transport and notes, on the CLOCK_MONOTONIC clock,
+// what the status stream read through it delivered and when its reader let
+// go of it. It lets the test bound the observer's timestamp by events in
+// the observer's own goroutine instead of by another client's progress.
+type streamTap struct {
+	base http.RoundTripper
+
+	firstEvent chan struct{} // closed once a "data:" event has been delivered
+
+	mu          sync.Mutex
+	seen        []byte
+	signalled   bool
+	completedAt int64 // when the bytes holding the COMPLETED event were delivered
+	closedAt    int64 // when the reader closed the stream
+}
+
+func newStreamTap(base http.RoundTripper) *streamTap {
+	return &streamTap{base: base, firstEvent: make(chan struct{})}
+}
+
+func (tp *streamTap) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := tp.base.RoundTrip(req)
+	if err == nil {
+		res.Body = &tapBody{ReadCloser: res.Body, tap: tp}
+	}
+	return res, err
+}
+
+type tapBody struct {
+	io.ReadCloser
+	tap *streamTap
+}
+
+func (b *tapBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	now := monoNow()
+	tp := b.tap
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.seen = append(tp.seen, p[:n]...)
+	if !tp.signalled && bytes.Contains(tp.seen, []byte("data:")) {
+		tp.signalled = true
+		close(tp.firstEvent)
+	}
+	if tp.completedAt == 0 && bytes.Contains(tp.seen, completedMarker) {
+		tp.completedAt = now
+	}
+	return n, err
+}
+
+func (b *tapBody) Close() error {
+	err := b.ReadCloser.Close()
+	now := monoNow()
+	b.tap.mu.Lock()
+	defer b.tap.mu.Unlock()
+	if b.tap.closedAt == 0 {
+		b.tap.closedAt = now
+	}
+	return err
+}
+
+// hangGuard bounds waits that only end too late if something hangs; it is
+// far beyond anything a loaded machine needs.
+const hangGuard = time.Minute
+
+// TestObserverSeesCompletion checks that the observer follows a job
+// announced by a client and stamps the moment the COMPLETED event reaches
+// it: not earlier (an earlier event), not later (after it let go of the
+// stream), and not marked late for a job that finished after it was
+// listening.
+//
+// The job is held on the server until the observer has its first status
+// event, so "finished after the observer was listening" holds by
+// construction, and the timestamp is bounded by events in the observer's
+// own goroutine. The client following the same job is another, independent
+// watcher: which of the two learns of the completion first is up to the
+// scheduler, so the test assumes no order between them.
 func TestObserverSeesCompletion(t *testing.T) {
 	srv := localServer(t)
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	releaseJob := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(releaseJob) // before srv.Close (cleanups run last first)
+	if err := srv.Register(echoApp, func(ctx context.Context, req *faltest.Request) (any, error) {
+		select {
+		case <-release:
+			return map[string]bool{"ok": true}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	env, err := serverEnvFromOS()
 	if err != nil {
 		t.Fatal(err)
 	}
 	obs := newObserver(env)
+	tap := newStreamTap(obs.hc.Transport)
+	obs.hc.Transport = tap
 	fl := newFloor(env)
-	var watched string
-	id, err := fl.subscribe(context.Background(), map[string]any{"_sleep_ms": 300}, func(id string) {
-		watched = id
-		obs.watch(context.Background(), id)
-	}, func() {})
-	after := monoNow()
-	if err != nil || id != watched {
-		t.Fatalf("subscribe: %q, %v (announced %q)", id, err, watched)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	type subscribed struct {
+		id, watched string
+		err         error
 	}
+	sub := make(chan subscribed, 1)
+	go func() {
+		var watched string
+		id, err := fl.subscribe(ctx, map[string]any{}, func(id string) {
+			watched = id
+			obs.watch(ctx, id)
+		}, func() {})
+		sub <- subscribed{id, watched, err}
+	}()
+
+	// The job cannot finish before it is released, so the observer's
+	// first event is not COMPLETED.
+	select {
+	case <-tap.firstEvent:
+	case s := <-sub:
+		t.Fatalf("subscribe ended before the observer had a status event: %q, %v (announced %q)", s.id, s.err, s.watched)
+	case <-time.After(hangGuard):
+		t.Fatalf("hang: the observer had no status event after %v", hangGuard)
+	}
+	releaseJob()
+
+	var s subscribed
+	select {
+	case s = <-sub:
+	case <-time.After(hangGuard):
+		t.Fatalf("hang: subscribe had not returned %v after the job was released", hangGuard)
+	}
+	if s.err != nil || s.id == "" || s.id != s.watched {
+		t.Fatalf("subscribe: %q, %v (announced %q)", s.id, s.err, s.watched)
+	}
+	id := s.id
 	done, late, errs := obs.results()
 	if len(errs) > 0 || late[id] {
-		t.Fatalf("observer: errors %v, late %v", errs, late)
+		t.Fatalf("observer: errors %v, late %v; want the completion of %s observed", errs, late, id)
 	}
-	if done[id] == 0 || done[id] > after {
-		t.Errorf("observed completion at %d, the client had the result at %d: the observer must see it first", done[id], after)
+	tap.mu.Lock()
+	completedAt, closedAt := tap.completedAt, tap.closedAt
+	tap.mu.Unlock()
+	if completedAt == 0 || closedAt == 0 {
+		t.Fatalf("the observer's stream delivered COMPLETED at %d and was closed at %d; want both", completedAt, closedAt)
 	}
-	_ = srv
+	if got := done[id]; got < completedAt || got > closedAt {
+		t.Errorf("observed completion at %d; want it between the COMPLETED event reaching the observer (%d) and the observer closing the stream (%d)", got, completedAt, closedAt)
+	}
 }
 
 func TestGoClientsUpload(t *testing.T) {

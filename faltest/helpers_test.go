@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/falgo/fal/faltest"
+	"go.uber.org/goleak"
 )
 
-// waitLimit bounds every wait in these tests: generous, so a slow machine
-// does not flake, yet a hang fails instead of stalling the run.
-const waitLimit = 15 * time.Second
+// waitLimit bounds every wait in these tests. It is a hang guard, not a
+// correctness bound: every wait ends on the event itself (a channel, the
+// server's own state), so a passing run never comes near it, and a busy
+// machine cannot make it expire; when it does, something hung.
+const waitLimit = 60 * time.Second
 
 // newServer starts a Server closed at the end of the test.
 func newServer(t *testing.T, opts ...faltest.Option) *faltest.Server {
@@ -128,7 +131,7 @@ func waitStatus(t *testing.T, srv *faltest.Server, sub map[string]any, query str
 			return st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: last status %v", what, st)
+			t.Fatalf("hang: no %s after %v; last status %v", what, waitLimit, st)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -149,8 +152,10 @@ func newGate() *gate {
 }
 
 func (g *gate) handler(ctx context.Context, req *faltest.Request) (any, error) {
-	g.started <- req.RequestID
+	// Log before reporting the start, so a test that saw the start also
+	// finds the log line.
 	req.Log("INFO", "started "+req.RequestID)
+	g.started <- req.RequestID
 	select {
 	case <-g.release:
 		return map[string]string{"id": req.RequestID}, nil
@@ -167,7 +172,7 @@ func recv[T any](t *testing.T, c <-chan T, what string) T {
 	case v := <-c:
 		return v
 	case <-time.After(waitLimit):
-		t.Fatalf("timed out waiting for %s", what)
+		t.Fatalf("hang: no %s after %v", what, waitLimit)
 		panic("unreachable")
 	}
 }
@@ -215,9 +220,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("hang: still waiting for %s after %v", what, waitLimit)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// verifyNoLeaks fails t if goroutines that opts do not ignore are still
+// running (defer it with goleak.IgnoreCurrent() at the start of a test).
+func verifyNoLeaks(t *testing.T, opts ...goleak.Option) {
+	t.Helper()
+	if err := waitNoLeaks(opts...); err != nil {
+		t.Errorf("goroutines still running %v after the test (a leak):\n%v", waitLimit, err)
+	}
+}
+
+// waitNoLeaks waits until no goroutine that opts do not ignore is running.
+// A goroutine can outlive what ended it by a moment (a connection's reader
+// notices the close later), and on a busy machine that moment can exceed
+// the half second goleak.Find retries for; so it looks again until the
+// goroutines are gone, and only after waitLimit reports the leak.
+func waitNoLeaks(opts ...goleak.Option) error {
+	deadline := time.Now().Add(waitLimit)
+	for {
+		err := goleak.Find(opts...)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
 	}
 }
 

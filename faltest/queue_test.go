@@ -233,9 +233,10 @@ func TestQueueStartTimeout(t *testing.T) {
 
 func TestQueueStartupDelay(t *testing.T) {
 	srv := newServer(t, faltest.WithApp("t/cold", func(context.Context, *faltest.Request) (any, error) { return "ok", nil },
-		faltest.StartupDelay(10_000_000_000), faltest.Concurrency(1)))
-	// The cold start (10 s) outlasts the start timeout: the request times
-	// out while IN_QUEUE, without running.
+		faltest.StartupDelay(time.Hour), faltest.Concurrency(1)))
+	// The cold start (an hour: it cannot end first, however slow the
+	// machine) outlasts the start timeout: the request times out while
+	// IN_QUEUE, without running.
 	sub := submit(t, srv, "t/cold", `{}`, "X-Fal-Request-Timeout", "0.05")
 	st := waitStatus(t, srv, sub, "", "timeout during cold start", isCompleted)
 	if st["error_type"] != "request_timeout" || srv.Executions("t/cold") != 0 {
@@ -363,19 +364,45 @@ func TestQueueRetention(t *testing.T) {
 }
 
 func TestQueueProcessingDelay(t *testing.T) {
-	srv := newServer(t, faltest.WithApp("t/slow", func(context.Context, *faltest.Request) (any, error) { return "ok", nil },
-		faltest.ProcessingDelay(80*time.Millisecond)))
+	const delay = 80 * time.Millisecond
+	called := make(chan time.Time, 1)
+	release := make(chan struct{})
+	srv := newServer(t, faltest.WithApp("t/slow", func(ctx context.Context, _ *faltest.Request) (any, error) {
+		called <- time.Now()
+		select {
+		case <-release:
+			return "ok", nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}, faltest.ProcessingDelay(delay)))
 	start := time.Now()
 	sub := submit(t, srv, "t/slow", `{}`)
-	st := waitStatus(t, srv, sub, "", "IN_PROGRESS", func(st map[string]any) bool { return st["status"] != "IN_QUEUE" })
+	// The handler does not return before it is released, so once the
+	// request has left the queue it stays running however slowly this
+	// test polls.
+	st := waitStatus(t, srv, sub, "", "the start", func(st map[string]any) bool { return st["status"] != "IN_QUEUE" })
 	if st["status"] != "IN_PROGRESS" {
-		t.Fatalf("during the processing delay: %v", st)
+		t.Fatalf("after leaving the queue, before the handler returned: %v", st)
 	}
+	calledAt := recv(t, called, "the handler call")
+	if d := calledAt.Sub(start); d < delay {
+		t.Fatalf("the handler was called %v after the submit, want at least the processing delay %v", d, delay)
+	}
+	released := time.Now()
+	close(release)
 	st = waitStatus(t, srv, sub, "", "completion", isCompleted)
-	if d := time.Since(start); d < 80*time.Millisecond {
-		t.Fatalf("completed after %v, want at least 80ms", d)
+	if _, ok := st["error"]; ok {
+		t.Fatalf("completed with an error: %v", st)
 	}
-	if it := st["metrics"].(map[string]any)["inference_time"].(float64); it < 0.08 {
-		t.Fatalf("inference_time %v, want at least 0.08", it)
+	// The delay is part of the run, after the start: the request started
+	// at least delay before the handler was called and completed after it
+	// was released, so inference_time (completion - start) is at least
+	// released - calledAt + delay. A delay spent IN_QUEUE, before the
+	// start, would leave it short of that.
+	it, ok := st["metrics"].(map[string]any)["inference_time"].(float64)
+	want := released.Sub(calledAt) + delay
+	if !ok || time.Duration(it*float64(time.Second))+time.Microsecond < want {
+		t.Fatalf("inference_time %v, want at least %v (the processing delay counts as running)", st["metrics"], want)
 	}
 }

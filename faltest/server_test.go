@@ -219,7 +219,7 @@ func TestRegisterAndLookup(t *testing.T) {
 }
 
 func TestCloseStopsEverything(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	g := newGate()
 	srv := faltest.NewServer(faltest.WithApp("t/gate", g.handler, faltest.Concurrency(1)))
 	// A running job, a queued job, a status stream and a sync run in flight.

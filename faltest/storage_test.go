@@ -672,7 +672,7 @@ func TestStorageAppUpload(t *testing.T) {
 }
 
 func TestStorageNoGoroutineLeaks(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	srv := faltest.NewServer(faltest.WithoutDemoApps())
 	tr := &http.Transport{}
 	e := &stEnv{t: t, srv: srv, hc: &http.Client{Transport: tr}}

@@ -117,6 +117,9 @@ func TestWebhookDelivered(t *testing.T) {
 		t.Fatalf("headers %v", d.header)
 	}
 	verifyWithJWKS(t, srv, d)
+	// The receiver has the body before the server has read its answer and
+	// counted the delivery: wait for the server's own count.
+	waitFor(t, "the delivery to be counted", func() bool { return srv.Stats().WebhooksDelivered >= 1 })
 	if st := srv.Stats(); st.WebhooksDelivered != 1 || st.WebhookAttempts != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -189,7 +192,7 @@ func TestWebhookBadURL(t *testing.T) {
 }
 
 func TestWebhookStopsOnClose(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 	rs, _ := webhookReceiver(t, 1000)
 	srv := faltest.NewServer(faltest.WithWebhookRetries(5, time.Hour))
 	submit(t, srv, "falgo/echo?fal_webhook="+url.QueryEscape(rs.URL), `{}`)
