@@ -41,28 +41,33 @@ func TestIsGoogleColab(t *testing.T) {
 			if me.Colab != tc.colab || me.ColabEnterprise != tc.enterprise {
 				t.Errorf("Colab = %v, ColabEnterprise = %v", me.Colab, me.ColabEnterprise)
 			}
-			msg := err.Error()
+			msg, advice := err.Error(), me.Advice()
+			if strings.ContainsAny(msg, "\r\n") || strings.Count(msg, "fal: ") != 1 {
+				t.Errorf("Error() is not one line with one prefix:\n%s", msg)
+			}
 			if !tc.colab {
-				if strings.Contains(msg, "userdata") {
-					t.Errorf("Colab advice outside Colab:\n%s", msg)
+				if strings.Contains(msg+advice, "userdata") {
+					t.Errorf("Colab advice outside Colab:\n%s\n%s", msg, advice)
 				}
 				return
+			}
+			if !strings.Contains(msg, "Colab runtime detected") {
+				t.Errorf("Error() does not report the Colab source:\n%s", msg)
 			}
 			for _, s := range []string{
 				"userdata.get", "os.environ",
 				`import os; from google.colab import userdata; os.environ["FAL_KEY"] = userdata.get("FAL_KEY")`,
 				"re-run the program", `"Notebook access"`, "Secrets panel", "VS Code", "`colab run --env`",
-				"Colab runtime detected",
 			} {
-				if !strings.Contains(msg, s) {
-					t.Errorf("message lacks %q:\n%s", s, msg)
+				if !strings.Contains(advice, s) {
+					t.Errorf("Advice() lacks %q:\n%s", s, advice)
 				}
 			}
-			if strings.Contains(msg, "%env") {
-				t.Errorf("message suggests %%env:\n%s", msg)
+			if strings.Contains(advice, "%env") {
+				t.Errorf("Advice() suggests %%env:\n%s", advice)
 			}
-			if got := strings.Contains(msg, "Colab Enterprise"); got != tc.enterprise {
-				t.Errorf("mentions Colab Enterprise = %v, want %v:\n%s", got, tc.enterprise, msg)
+			if got := strings.Contains(advice, "Colab Enterprise"); got != tc.enterprise {
+				t.Errorf("mentions Colab Enterprise = %v, want %v:\n%s", got, tc.enterprise, advice)
 			}
 		})
 	}

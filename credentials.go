@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+
+	"github.com/falgo/fal/internal/engine"
 )
 
 // Credentials is what a request is authorized with: the Authorization header
@@ -15,12 +18,6 @@ type Credentials struct {
 	Scheme string // "Key" or "Bearer"
 	Token  string
 }
-
-// HeaderValue is the Authorization header value for c.
-func (c Credentials) HeaderValue() string { return c.Scheme + " " + c.Token }
-
-// IsZero reports whether c holds no token.
-func (c Credentials) IsZero() bool { return c.Token == "" }
 
 // String returns the scheme and a redacted token.
 func (c Credentials) String() string {
@@ -69,19 +66,46 @@ type CredentialsProviderFunc func(ctx context.Context) (Credentials, error)
 // Credentials calls f.
 func (f CredentialsProviderFunc) Credentials(ctx context.Context) (Credentials, error) { return f(ctx) }
 
-// StaticCredentials always returns the same credentials.
-type StaticCredentials Credentials
-
-// Credentials returns c.
-func (c StaticCredentials) Credentials(context.Context) (Credentials, error) {
-	return Credentials(c), nil
+// providerAuth adapts a CredentialsProvider to the engine, reusing the
+// last Auth built while the credentials stay the same.
+type providerAuth struct {
+	p    CredentialsProvider
+	last atomic.Pointer[authEntry]
 }
 
-// String redacts the token.
-func (c StaticCredentials) String() string { return Credentials(c).String() }
+type authEntry struct {
+	creds Credentials
+	auth  engine.Auth
+}
 
-// GoString redacts the token.
-func (c StaticCredentials) GoString() string { return Credentials(c).GoString() }
+func (a *providerAuth) Auth(ctx context.Context) (engine.Auth, error) {
+	cr, err := a.p.Credentials(ctx)
+	if err != nil || cr.Token == "" {
+		return engine.Auth{}, err
+	}
+	if e := a.last.Load(); e != nil && e.creds == cr {
+		return e.auth, nil
+	}
+	e := &authEntry{creds: cr, auth: engine.NewAuth(cr.Scheme, cr.Token)}
+	a.last.Store(e)
+	return e.auth, nil
+}
 
-// Format redacts the token for every verb.
-func (c StaticCredentials) Format(f fmt.State, verb rune) { Credentials(c).Format(f, verb) }
+// staticAuth is the Auth of WithKey.
+type staticAuth engine.Auth
+
+func (a staticAuth) Auth(context.Context) (engine.Auth, error) { return engine.Auth(a), nil }
+
+// describeAuth names a client's credential source without revealing it.
+func describeAuth(a engine.AuthSource) string {
+	switch v := a.(type) {
+	case staticAuth:
+		return "key (" + chars(v.Secrets[0]) + ")"
+	case *providerAuth:
+		if _, ok := v.p.(*defaultChain); ok {
+			return "default chain"
+		}
+		return fmt.Sprintf("%T", v.p)
+	}
+	return "none"
+}

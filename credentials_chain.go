@@ -31,8 +31,8 @@ const (
 //     set is reported as partial, and the chain goes on);
 //  3. FAL_KEY_FILE: a file holding the key (trimmed), which must not be
 //     accessible by group or others (checked where Unix permissions exist);
-//  4. the fal CLI login (see CLITokenCredentials): "Bearer <access token>",
-//     refreshed whenever it nears expiry;
+//  4. the fal CLI login (`fal auth login`): "Bearer <access token>",
+//     refreshed whenever it nears expiry (see the package documentation);
 //  5. Google Colab, detection only: a Go program cannot read Colab secrets,
 //     so in Colab the error explains how to export FAL_KEY from the notebook.
 //
@@ -49,7 +49,7 @@ const (
 // listing every source and why it gave nothing. Each call returns a new
 // provider with its own cache; it is safe for concurrent use.
 func DefaultCredentialsChain() CredentialsProvider {
-	return &defaultChain{cli: &CLITokenCredentials{}}
+	return &defaultChain{cli: &cliToken{}}
 }
 
 // newDefaultChain is what a Client without explicit credentials uses.
@@ -57,7 +57,7 @@ func newDefaultChain() CredentialsProvider { return DefaultCredentialsChain() }
 
 // defaultChain is DefaultCredentialsChain's provider.
 type defaultChain struct {
-	cli *CLITokenCredentials
+	cli *cliToken
 
 	mu sync.Mutex
 	// won is the source that gave credentials, kept behind a pointer so that
@@ -76,7 +76,7 @@ func (c *defaultChain) Credentials(ctx context.Context) (Credentials, error) {
 	c.mu.Unlock()
 	var cliSrc *CredentialSource
 	if w != nil {
-		if !w.key.IsZero() {
+		if w.key.Token != "" {
 			return w.key, nil
 		}
 		cr, src, err := c.cli.retrieve(ctx)
@@ -142,9 +142,6 @@ func (c *defaultChain) String() string {
 	return "fal.DefaultCredentialsChain(" + strings.Join([]string{srcFalKey, srcKeyPair, srcKeyFile, srcCLI, srcColab}, ", ") + ")"
 }
 
-// GoString is String.
-func (c *defaultChain) GoString() string { return c.String() }
-
 // Format prints String for every verb.
 func (c *defaultChain) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, c.String()) }
 
@@ -158,36 +155,6 @@ func chainColabSource(env envKeys) CredentialSource {
 	}
 	return colabSource()
 }
-
-// EnvCredentials authorizes with an API key from the environment: FAL_KEY,
-// else FAL_KEY_ID and FAL_KEY_SECRET ("id:secret"), else the file named by
-// FAL_KEY_FILE, with the rules of DefaultCredentialsChain (including
-// FAL_FORCE_AUTH_BY_USER=1, which makes it find nothing). It reads the
-// environment on every call; DefaultCredentialsChain caches instead. It is
-// safe for concurrent use.
-type EnvCredentials struct{}
-
-// Credentials returns "Key <key>" or a *MissingCredentialsError.
-func (EnvCredentials) Credentials(context.Context) (Credentials, error) {
-	env := lookupEnvKeys(false)
-	if env.key == "" {
-		return Credentials{}, &MissingCredentialsError{
-			Sources:         append(env.sources, chainColabSource(env)),
-			Colab:           IsGoogleColab(),
-			ColabEnterprise: isColabEnterprise(),
-			ForceAuthByUser: env.force,
-		}
-	}
-	return Credentials{Scheme: "Key", Token: env.key}, nil
-}
-
-// String names the variables it reads.
-func (EnvCredentials) String() string {
-	return "fal.EnvCredentials(FAL_KEY, FAL_KEY_ID/FAL_KEY_SECRET, FAL_KEY_FILE)"
-}
-
-// GoString is String.
-func (e EnvCredentials) GoString() string { return e.String() }
 
 // FetchCredentials returns the API key the environment provides (FAL_KEY,
 // else "FAL_KEY_ID:FAL_KEY_SECRET", else the content of FAL_KEY_FILE), like
@@ -343,7 +310,7 @@ func InspectCredentials(ctx context.Context) CredentialsReport {
 		Colab:           IsGoogleColab(),
 		ColabEnterprise: isColabEnterprise(),
 	}
-	cli := (&CLITokenCredentials{}).inspect(ctx)
+	cli := (&cliToken{}).inspect(ctx)
 	rep.Sources = append(env.sources, cli, chainColabSource(envKeys{force: env.force}))
 	switch {
 	case env.key != "":

@@ -2,155 +2,17 @@ package fal
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
-
-// Recognisable secrets: no output may contain them.
-const (
-	credTestKey     = "sk-TESTKEY-abc123def456"
-	credTestKeyID   = "kid-TESTID-0a1b2c"
-	credTestSecret  = "ksec-TESTSECRET-9z8y7x"
-	credTestRefresh = "rt-TESTREFRESH-5e6f7a"
-)
-
-// credClearEnv removes every FAL_* and COLAB_* variable (and VERTEX_PRODUCT)
-// for the test, restoring them afterwards, and points FAL_HOME_DIR at an
-// empty temporary directory so the real ~/.fal is never read. It returns
-// that directory.
-func credClearEnv(t *testing.T) string {
-	t.Helper()
-	names := []string{"FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "FAL_KEY_FILE", "FAL_HOME_DIR",
-		"FAL_FORCE_AUTH_BY_USER", "FAL_AUTH_TOKEN_URL", "COLAB_RELEASE_TAG", "COLAB_BACKEND_VERSION",
-		"COLAB_JUPYTER_IP", "COLAB_KERNEL_MANAGER_PROXY_PORT", "COLAB_GPU", "VERTEX_PRODUCT"}
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "FAL_") || strings.HasPrefix(k, "COLAB_") {
-			names = append(names, k)
-		}
-	}
-	for _, k := range names {
-		t.Setenv(k, "") // registers the restore
-		os.Unsetenv(k)  // presence matters for some COLAB_* variables
-	}
-	home := t.TempDir()
-	t.Setenv("FAL_HOME_DIR", home)
-	return home
-}
-
-// credJWT mints an unsigned JWT expiring at exp.
-func credJWT(t *testing.T, exp time.Time, tag string) string {
-	t.Helper()
-	enc := base64.RawURLEncoding
-	payload, err := json.Marshal(map[string]any{"exp": exp.Unix(), "sub": tag})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return enc.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + enc.EncodeToString(payload) + ".sig-" + tag
-}
-
-// credWriteToken writes the fal CLI login file.
-func credWriteToken(t *testing.T, home, content string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(home, tokenFileName), []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func credReadToken(t *testing.T, home string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(home, tokenFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// credTokenServer is a loopback OAuth token endpoint.
-type credTokenServer struct {
-	*httptest.Server
-	hits atomic.Int32
-	mu   sync.Mutex
-	form []url.Values
-	// reply answers the n-th request (1-based).
-	reply func(w http.ResponseWriter, n int)
-}
-
-// newCredTokenServer starts the endpoint and points FAL_AUTH_TOKEN_URL at it.
-func newCredTokenServer(t *testing.T, reply func(w http.ResponseWriter, n int)) *credTokenServer {
-	t.Helper()
-	s := &credTokenServer{reply: reply}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := int(s.hits.Add(1))
-		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
-			t.Errorf("token request %s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
-		}
-		_ = r.ParseForm()
-		s.mu.Lock()
-		s.form = append(s.form, r.PostForm)
-		s.mu.Unlock()
-		s.reply(w, n)
-	}))
-	t.Cleanup(s.Close)
-	t.Setenv("FAL_AUTH_TOKEN_URL", s.URL+"/oauth/token")
-	return s
-}
-
-func (s *credTokenServer) forms() []url.Values {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]url.Values(nil), s.form...)
-}
-
-// credTokenReply answers 200 with the given tokens ("" leaves one out).
-func credTokenReply(w http.ResponseWriter, access, refresh string) {
-	m := map[string]string{"token_type": "Bearer"}
-	if access != "" {
-		m["access_token"] = access
-	}
-	if refresh != "" {
-		m["refresh_token"] = refresh
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(m)
-}
-
-// credSetClock fixes the package clock at t0 and returns a function that
-// moves it; the real clock is restored at cleanup.
-func credSetClock(t *testing.T, t0 time.Time) (advance func(time.Duration)) {
-	t.Helper()
-	var cur atomic.Int64
-	cur.Store(t0.UnixNano())
-	old := now
-	now = func() time.Time { return time.Unix(0, cur.Load()) }
-	t.Cleanup(func() { now = old })
-	return func(d time.Duration) { cur.Add(int64(d)) }
-}
-
-// credKeyFile writes a key file with the given mode.
-func credKeyFile(t *testing.T, content string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "fal.key")
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func TestDefaultChainSourcesAndOrder(t *testing.T) {
 	type env struct {
@@ -268,14 +130,22 @@ func TestDefaultChainNothingFound(t *testing.T) {
 			t.Errorf("source %d = %v, want %s %v", i, me.Sources[i], w.name, w.state)
 		}
 	}
-	msg := err.Error()
-	for _, s := range []string{"no credentials found", "FAL_KEY", "fal auth login", "auth0_token", "not a Colab runtime"} {
+	msg, advice := err.Error(), me.Advice()
+	for _, s := range []string{"no credentials found", "FAL_KEY", "auth0_token", "not a Colab runtime"} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("message lacks %q:\n%s", s, msg)
 		}
 	}
-	if me.Colab || strings.Contains(msg, "userdata") {
-		t.Errorf("Colab advice outside Colab:\n%s", msg)
+	if strings.ContainsAny(msg, "\r\n") {
+		t.Errorf("Error() is not one line:\n%s", msg)
+	}
+	for _, s := range []string{"FAL_KEY", "fal auth login", "https://fal.ai/dashboard/keys"} {
+		if !strings.Contains(advice, s) {
+			t.Errorf("Advice() lacks %q:\n%s", s, advice)
+		}
+	}
+	if me.Colab || strings.Contains(msg+advice, "userdata") {
+		t.Errorf("Colab advice outside Colab:\n%s\n%s", msg, advice)
 	}
 }
 
@@ -326,12 +196,15 @@ func TestDefaultChainForceAuthWithoutLogin(t *testing.T) {
 			t.Errorf("source %d = %v, want %v", i, s, want)
 		}
 	}
-	msg := err.Error()
-	if !strings.Contains(msg, "FAL_FORCE_AUTH_BY_USER=1") || !strings.Contains(msg, "fal auth login") {
-		t.Errorf("message does not explain FAL_FORCE_AUTH_BY_USER:\n%s", msg)
+	msg, advice := err.Error(), me.Advice()
+	if !strings.Contains(msg, "FAL_FORCE_AUTH_BY_USER=1") {
+		t.Errorf("message does not name FAL_FORCE_AUTH_BY_USER:\n%s", msg)
 	}
-	if strings.Contains(msg, credTestKey) {
-		t.Errorf("message leaks the key:\n%s", msg)
+	if !strings.Contains(advice, "FAL_FORCE_AUTH_BY_USER=1") || !strings.Contains(advice, "fal auth login") {
+		t.Errorf("Advice() does not explain FAL_FORCE_AUTH_BY_USER:\n%s", advice)
+	}
+	if strings.Contains(msg+advice, credTestKey) {
+		t.Errorf("message leaks the key:\n%s\n%s", msg, advice)
 	}
 }
 
@@ -363,20 +236,20 @@ func TestDefaultChainCachesWinnerButNotFailure(t *testing.T) {
 
 func TestDefaultChainFallsBackAfterLoginStopsWorking(t *testing.T) {
 	home := credClearEnv(t)
-	advance := credSetClock(t, time.Unix(1_800_000_000, 0))
+	clk := newTestClock(time.Unix(1_800_000_000, 0))
 	srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"error":"invalid_grant"}`))
 	})
-	jwt := credJWT(t, now().Add(time.Hour), "a")
+	jwt := credJWT(t, clk.now().Add(time.Hour), "a")
 	credWriteToken(t, home, credTestRefresh+"\n"+jwt)
-	chain := DefaultCredentialsChain()
+	chain := newTestChain(clk)
 	ctx := context.Background()
 	if c, err := chain.Credentials(ctx); err != nil || c.Token != jwt {
 		t.Fatalf("login: %v, %v", c, err)
 	}
 	// The login expires and cannot be refreshed; a key set meanwhile wins.
-	advance(2 * time.Hour)
+	clk.advance(2 * time.Hour)
 	t.Setenv("FAL_KEY", credTestKey)
 	c, err := chain.Credentials(ctx)
 	if err != nil || c.Scheme != "Key" || c.Token != credTestKey {
@@ -384,26 +257,6 @@ func TestDefaultChainFallsBackAfterLoginStopsWorking(t *testing.T) {
 	}
 	if n := srv.hits.Load(); n != 1 {
 		t.Errorf("token endpoint hits = %d, want 1", n)
-	}
-}
-
-func TestEnvCredentials(t *testing.T) {
-	home := credClearEnv(t)
-	credWriteToken(t, home, credTestRefresh+"\n"+credJWT(t, time.Now().Add(time.Hour), "a"))
-	var p CredentialsProvider = EnvCredentials{}
-	if _, err := p.Credentials(context.Background()); !errors.Is(err, ErrMissingCredentials) {
-		t.Fatalf("without keys: err = %v, want ErrMissingCredentials (EnvCredentials ignores the login)", err)
-	}
-	t.Setenv("FAL_KEY_ID", credTestKeyID)
-	t.Setenv("FAL_KEY_SECRET", credTestSecret)
-	c, err := p.Credentials(context.Background())
-	if err != nil || c != (Credentials{Scheme: "Key", Token: credTestKeyID + ":" + credTestSecret}) {
-		t.Fatalf("pair: %v, %v", c, err)
-	}
-	// EnvCredentials reads the environment on every call.
-	t.Setenv("FAL_KEY", credTestKey)
-	if c, _ := p.Credentials(context.Background()); c.Token != credTestKey {
-		t.Errorf("after setting FAL_KEY: %v", c)
 	}
 }
 
@@ -415,8 +268,11 @@ func TestFetchCredentials(t *testing.T) {
 	if !errors.As(err, &me) || !me.KeyOnly || !errors.Is(err, ErrMissingCredentials) {
 		t.Fatalf("with only a login: err = %v, want a key-only *MissingCredentialsError", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "key credentials not found") || !strings.Contains(msg, "FAL_KEY_ID and FAL_KEY_SECRET") {
+	if msg := err.Error(); !strings.Contains(msg, "key credentials not found") {
 		t.Errorf("message:\n%s", msg)
+	}
+	if a := me.Advice(); !strings.Contains(a, "FAL_KEY_ID and FAL_KEY_SECRET") || !strings.Contains(a, "a fal CLI login is not an API key") {
+		t.Errorf("Advice():\n%s", a)
 	}
 	t.Setenv("FAL_KEY_ID", credTestKeyID)
 	t.Setenv("FAL_KEY_SECRET", credTestSecret)
@@ -499,9 +355,9 @@ func TestInspectCredentials(t *testing.T) {
 // before every request, so a long-lived client moves to the refreshed token.
 func TestClientSendsRefreshedLoginToken(t *testing.T) {
 	home := credClearEnv(t)
-	advance := credSetClock(t, time.Unix(1_800_000_000, 0))
-	first := credJWT(t, now().Add(time.Hour), "first")
-	second := credJWT(t, now().Add(2*time.Hour), "second")
+	clk := newTestClock(time.Unix(1_800_000_000, 0))
+	first := credJWT(t, clk.now().Add(time.Hour), "first")
+	second := credJWT(t, clk.now().Add(2*time.Hour), "second")
 	credWriteToken(t, home, credTestRefresh+"\n"+first)
 	tok := newCredTokenServer(t, func(w http.ResponseWriter, n int) { credTokenReply(w, second, "") })
 	var mu sync.Mutex
@@ -514,7 +370,7 @@ func TestClientSendsRefreshedLoginToken(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	t.Cleanup(api.Close)
-	c, err := NewClient(WithRunHost(api.URL+"/run"), WithMaxRetries(0))
+	c, err := NewClient(WithCredentials(newTestChain(clk)), WithRunHost(api.URL+"/run"), WithMaxRetries(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -524,7 +380,7 @@ func TestClientSendsRefreshedLoginToken(t *testing.T) {
 			t.Fatalf("Run: %v", err)
 		}
 	}
-	advance(58 * time.Minute)
+	clk.advance(58 * time.Minute)
 	if _, err := c.Run(ctx, "fal-ai/x", nil); err != nil {
 		t.Fatalf("Run after expiry: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,12 +14,16 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/falgo/fal/internal/engine"
+	"github.com/falgo/fal/internal/falerr"
+	"github.com/falgo/fal/internal/retry"
 )
 
-// DefaultAuthTokenURL is the OAuth endpoint where the fal CLI login token is
+// defaultAuthTokenURL is the OAuth endpoint where the fal CLI login token is
 // refreshed. The environment variable FAL_AUTH_TOKEN_URL (a falgo
-// extension) or CLITokenCredentials.TokenURL replaces it.
-const DefaultAuthTokenURL = "https://auth.fal.ai/oauth/token"
+// extension) replaces it.
+const defaultAuthTokenURL = "https://auth.fal.ai/oauth/token"
 
 const (
 	// authClientID is the fal CLI's public OAuth client id.
@@ -46,43 +49,33 @@ const (
 	maxTokenResponse = 1 << 20
 )
 
-// CLITokenCredentials authorizes with the login of the fal command-line
-// tool (`fal auth login`): the file auth0_token in HomeDir holds a refresh
-// token on its first line and, optionally, an access token (a JWT) on its
-// second. Requests carry "Bearer <access token>".
+// cliToken authorizes with the login of the fal command-line tool (`fal
+// auth login`): the file auth0_token in the fal home directory holds a
+// refresh token on its first line and, optionally, an access token (a JWT)
+// on its second. Requests carry "Bearer <access token>".
 //
 // The access token is kept in memory and its expiry (the JWT's exp claim;
 // the signature is not checked) is checked on every call. When it expires
 // within five minutes or cannot be read, the file is read again (another
 // process may have refreshed it) and, if needed, the token is refreshed at
-// TokenURL; the file is then rewritten atomically with mode 0600, keeping a
-// new refresh token if the endpoint rotated it. Concurrent callers wait for
-// a single refresh; a caller whose context ends stops waiting without
-// cancelling the refresh for the others. The file is read and written under
-// an advisory lock on HomeDir/.portalock where the platform has one
-// (shared with the fal CLI); the lock is not held during the network call.
-//
-// Use a pointer; the zero value is ready to use. It is safe for concurrent
-// use; do not change its fields after the first call.
-type CLITokenCredentials struct {
-	// HomeDir is the fal CLI's directory. Empty means $FAL_HOME_DIR, else
-	// ~/.fal; a leading ~ is expanded.
-	HomeDir string
-	// TokenURL is the OAuth token endpoint. Empty means
-	// $FAL_AUTH_TOKEN_URL, else DefaultAuthTokenURL. It must be https,
-	// except on a loopback address.
-	TokenURL string
-	// HTTPClient sends the refresh request. Nil means a client that does
-	// not follow redirects; each refresh is bounded to 30 seconds.
-	HTTPClient *http.Client
+// the token URL; the file is then rewritten atomically with mode 0600,
+// keeping a new refresh token if the endpoint rotated it. Concurrent
+// callers wait for a single refresh; a caller whose context ends stops
+// waiting without cancelling the refresh for the others. The file is read
+// and written under an advisory lock on <home>/.portalock where the
+// platform has one (shared with the fal CLI); the lock is not held during
+// the network call. The zero value is ready to use.
+type cliToken struct {
+	home     string           // the fal home directory; "" for $FAL_HOME_DIR, else ~/.fal
+	tokenURL string           // "" for $FAL_AUTH_TOKEN_URL, else the default
+	client   *http.Client     // sends refreshes; nil for falgo's default
+	clock    func() time.Time // nil for time.Now
 
 	mu sync.Mutex
-	// st is behind a pointer so that printing a copy of the struct shows an
-	// address, never the token.
 	st *cliState
 }
 
-// cliState is the in-memory cache of a CLITokenCredentials.
+// cliState is the in-memory cache of a cliToken.
 type cliState struct {
 	creds      Credentials
 	src        CredentialSource
@@ -107,10 +100,7 @@ type cliFlight struct {
 // Credentials returns "Bearer <access token>", refreshing it first when it
 // nears expiry. Without a login it returns a *MissingCredentialsError; if
 // the refresh fails, one that says to run `fal auth login` again.
-func (p *CLITokenCredentials) Credentials(ctx context.Context) (Credentials, error) {
-	if p == nil {
-		return Credentials{}, errors.New("fal: CLITokenCredentials is a nil pointer; use &fal.CLITokenCredentials{}")
-	}
+func (p *cliToken) Credentials(ctx context.Context) (Credentials, error) {
 	c, src, err := p.retrieve(ctx)
 	if err != nil {
 		return Credentials{}, err
@@ -121,29 +111,28 @@ func (p *CLITokenCredentials) Credentials(ctx context.Context) (Credentials, err
 	return c, nil
 }
 
-// String describes the provider without any token.
-func (p *CLITokenCredentials) String() string {
-	if p == nil {
-		return "fal.CLITokenCredentials(nil)"
-	}
-	return fmt.Sprintf("fal.CLITokenCredentials{HomeDir: %q, TokenURL: %q}", p.HomeDir, p.TokenURL)
+// Format describes the provider for every verb without its token.
+func (p *cliToken) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "fal CLI login (home %q)", p.home)
 }
 
-// GoString is String, so %#v never shows a token.
-func (p *CLITokenCredentials) GoString() string { return p.String() }
-
-// Format prints String for every verb.
-func (p *CLITokenCredentials) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, p.String()) }
+// now reads the provider's clock.
+func (p *cliToken) now() time.Time {
+	if p.clock != nil {
+		return p.clock()
+	}
+	return time.Now()
+}
 
 // retrieve returns the credentials and the source's state. Its error is
 // only the caller's context ending; every other failure is in the source.
-func (p *CLITokenCredentials) retrieve(ctx context.Context) (Credentials, CredentialSource, error) {
+func (p *cliToken) retrieve(ctx context.Context) (Credentials, CredentialSource, error) {
 	p.mu.Lock()
 	if p.st == nil {
 		p.st = &cliState{}
 	}
 	st := p.st
-	if !st.creds.IsZero() && now().Before(st.validUntil) {
+	if st.creds.Token != "" && p.now().Before(st.validUntil) {
 		c, src := st.creds, st.src
 		p.mu.Unlock()
 		return c, src, nil
@@ -162,11 +151,11 @@ func (p *CLITokenCredentials) retrieve(ctx context.Context) (Credentials, Creden
 	case <-f.done:
 		return f.creds, f.src, nil
 	case <-ctx.Done():
-		return Credentials{}, CredentialSource{}, fmt.Errorf("fal: waiting for the fal CLI login token: %w", ctx.Err())
+		return Credentials{}, CredentialSource{}, falerr.Wrap(ctx.Err(), "waiting for the fal CLI login token")
 	}
 }
 
-func (p *CLITokenCredentials) fly(ctx context.Context, st *cliState, f *cliFlight) {
+func (p *cliToken) fly(ctx context.Context, st *cliState, f *cliFlight) {
 	f.creds, f.src, f.validUntil = p.load(ctx, st)
 	p.mu.Lock()
 	st.creds, st.src, st.validUntil = f.creds, f.src, f.validUntil
@@ -176,7 +165,7 @@ func (p *CLITokenCredentials) fly(ctx context.Context, st *cliState, f *cliFligh
 }
 
 // load reads the token file and refreshes the access token if needed.
-func (p *CLITokenCredentials) load(ctx context.Context, st *cliState) (Credentials, CredentialSource, time.Time) {
+func (p *cliToken) load(ctx context.Context, st *cliState) (Credentials, CredentialSource, time.Time) {
 	src := CredentialSource{Name: "fal CLI login", State: SourceInvalid}
 	dir, err := p.homeDir()
 	if err != nil {
@@ -197,7 +186,7 @@ func (p *CLITokenCredentials) load(ctx context.Context, st *cliState) (Credentia
 		return Credentials{}, src, time.Time{}
 	}
 	exp, expOK := jwtExpiry(access)
-	if expOK && now().Add(refreshWindow).Before(exp) {
+	if expOK && p.now().Add(refreshWindow).Before(exp) {
 		src.State, src.Detail = SourceFound, "login token from "+path
 		return Credentials{Scheme: "Bearer", Token: access}, src, exp.Add(-refreshWindow)
 	}
@@ -208,7 +197,7 @@ func (p *CLITokenCredentials) load(ctx context.Context, st *cliState) (Credentia
 		refresh = st.unsavedRefresh
 	}
 	p.mu.Unlock()
-	tokenURL, err := p.tokenURL()
+	tokenURL, err := p.refreshURL()
 	if err != nil {
 		src.Detail = err.Error()
 		return Credentials{}, src, time.Time{}
@@ -217,10 +206,10 @@ func (p *CLITokenCredentials) load(ctx context.Context, st *cliState) (Credentia
 	if err != nil {
 		// A token that has not expired yet is still good: use it and try
 		// the refresh again shortly.
-		if expOK && now().Before(exp) {
+		if expOK && p.now().Before(exp) {
 			src.State = SourceFound
 			src.Detail = fmt.Sprintf("login token from %s (refresh failed: %v; using the current token until it expires)", path, err)
-			return Credentials{Scheme: "Bearer", Token: access}, src, earliest(now().Add(minTokenReuse), exp)
+			return Credentials{Scheme: "Bearer", Token: access}, src, earliest(p.now().Add(minTokenReuse), exp)
 		}
 		src.Detail = fmt.Sprintf("refreshing the login token from %s at %s failed: %v; run `fal auth login` again", path, tokenURL, err)
 		return Credentials{}, src, time.Time{}
@@ -239,7 +228,7 @@ func (p *CLITokenCredentials) load(ctx context.Context, st *cliState) (Credentia
 	}
 	p.mu.Unlock()
 
-	validUntil := now().Add(minTokenReuse)
+	validUntil := p.now().Add(minTokenReuse)
 	if exp, ok := jwtExpiry(newAccess); ok {
 		if e := exp.Add(-refreshWindow); e.After(validUntil) {
 			validUntil = e
@@ -251,7 +240,7 @@ func (p *CLITokenCredentials) load(ctx context.Context, st *cliState) (Credentia
 }
 
 // inspect reports the state of the login without refreshing it.
-func (p *CLITokenCredentials) inspect(ctx context.Context) CredentialSource {
+func (p *cliToken) inspect(ctx context.Context) CredentialSource {
 	src := CredentialSource{Name: "fal CLI login", State: SourceInvalid}
 	dir, err := p.homeDir()
 	if err != nil {
@@ -271,12 +260,12 @@ func (p *CLITokenCredentials) inspect(ctx context.Context) CredentialSource {
 		src.State, src.Detail = SourceNotSet, path+" holds no refresh token"
 		return src
 	}
-	if exp, ok := jwtExpiry(access); ok && now().Add(refreshWindow).Before(exp) {
+	if exp, ok := jwtExpiry(access); ok && p.now().Add(refreshWindow).Before(exp) {
 		src.State = SourceFound
-		src.Detail = fmt.Sprintf("login token from %s, access token valid for %v", path, exp.Sub(now()).Round(time.Minute))
+		src.Detail = fmt.Sprintf("login token from %s, access token valid for %v", path, exp.Sub(p.now()).Round(time.Minute))
 		return src
 	}
-	tokenURL, err := p.tokenURL()
+	tokenURL, err := p.refreshURL()
 	if err != nil {
 		src.Detail = err.Error()
 		return src
@@ -286,9 +275,9 @@ func (p *CLITokenCredentials) inspect(ctx context.Context) CredentialSource {
 	return src
 }
 
-// homeDir is HomeDir, else $FAL_HOME_DIR, else ~/.fal.
-func (p *CLITokenCredentials) homeDir() (string, error) {
-	dir := p.HomeDir
+// homeDir is the home set, else $FAL_HOME_DIR, else ~/.fal.
+func (p *cliToken) homeDir() (string, error) {
+	dir := p.home
 	if dir == "" {
 		dir = strings.TrimSpace(os.Getenv("FAL_HOME_DIR"))
 	}
@@ -302,44 +291,32 @@ func (p *CLITokenCredentials) homeDir() (string, error) {
 	return d, nil
 }
 
-// tokenURL is TokenURL, else $FAL_AUTH_TOKEN_URL, else the default. The
+// refreshURL is the token URL, else $FAL_AUTH_TOKEN_URL, else the default. The
 // refresh token is a long-lived secret, so it is only sent over https or
 // to a loopback address.
-func (p *CLITokenCredentials) tokenURL() (string, error) {
-	raw, from := p.TokenURL, "CLITokenCredentials.TokenURL"
+func (p *cliToken) refreshURL() (string, error) {
+	raw, from := p.tokenURL, "the token URL"
 	if raw == "" {
 		raw, from = strings.TrimSpace(os.Getenv("FAL_AUTH_TOKEN_URL")), "FAL_AUTH_TOKEN_URL"
 	}
 	if raw == "" {
-		return DefaultAuthTokenURL, nil
+		return defaultAuthTokenURL, nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", fmt.Errorf("%s is not an absolute http(s) URL: %q", from, raw)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !engine.IsLoopback(u.Hostname()) {
 		return "", fmt.Errorf("%s must use https (plain http is allowed only for loopback addresses): %q", from, raw)
 	}
 	return u.String(), nil
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// noRedirectClient refreshes tokens by default: a redirect could carry the
-// refresh token to another host.
-var noRedirectClient = &http.Client{
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
-
 // refresh exchanges the refresh token for a new access token (and maybe a
-// new refresh token). Its errors never contain a token.
-func (p *CLITokenCredentials) refresh(ctx context.Context, tokenURL, refreshToken string) (access, newRefresh string, err error) {
+// new refresh token), through the request engine with no credentials and
+// no redirects followed (the body carries the refresh token). Its errors
+// never contain a token.
+func (p *cliToken) refresh(ctx context.Context, tokenURL, refreshToken string) (access, newRefresh string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, refreshTimeout)
 	defer cancel()
 	form := url.Values{
@@ -347,42 +324,51 @@ func (p *CLITokenCredentials) refresh(ctx context.Context, tokenURL, refreshToke
 		"client_id":     {authClientID},
 		"refresh_token": {refreshToken},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", DefaultUserAgent)
-	hc := p.HTTPClient
+	hc := p.client
 	if hc == nil {
-		hc = noRedirectClient
+		hc = defaultHTTPClient
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", "", fmt.Errorf("no answer within %v", refreshTimeout)
-		}
+	eng := &engine.Config{
+		HTTPClient: hc,
+		Retry:      retry.Policy{MaxAttempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 2 * time.Second},
+		UserAgent:  defaultUserAgent,
+		Errors:     errorBuilder{},
+		MaxBody:    maxTokenResponse,
+		Now:        p.clock,
+	}
+	if err := eng.Prepare(); err != nil {
 		return "", "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
+	resp, err := eng.Do(ctx, &engine.Request{
+		Op: "refreshing the login token", Method: http.MethodPost, URL: tokenURL,
+		Body: []byte(form.Encode()), ContentType: "application/x-www-form-urlencoded",
+		Auth: engine.NoAuth, Secrets: []string{refreshToken}, Class: retry.Once,
+	})
 	if err != nil {
-		return "", "", fmt.Errorf("reading the answer: %v", err)
-	}
-	var tr struct {
-		AccessToken  any    `json:"access_token"`
-		RefreshToken any    `json:"refresh_token"`
-		Error        string `json:"error"`
-	}
-	jerr := json.Unmarshal(body, &tr)
-	if resp.StatusCode != http.StatusOK {
-		msg := fmt.Sprintf("the token endpoint answered HTTP %d", resp.StatusCode)
-		if jerr == nil && isOAuthErrorCode(tr.Error) {
-			msg += " (" + tr.Error + ")"
+		var he *HTTPError
+		if !errors.As(err, &he) {
+			if ctx.Err() != nil {
+				return "", "", fmt.Errorf("no answer within %v", refreshTimeout)
+			}
+			return "", "", errors.New(falerr.Trim(err.Error()))
+		}
+		msg := fmt.Sprintf("the token endpoint answered HTTP %d", he.StatusCode)
+		var oe struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(he.Body, &oe) == nil && isOAuthErrorCode(oe.Error) {
+			msg += " (" + oe.Error + ")"
 		}
 		return "", "", errors.New(msg)
 	}
+	if resp.Status != http.StatusOK {
+		return "", "", fmt.Errorf("the token endpoint answered HTTP %d, not 200", resp.Status)
+	}
+	var tr struct {
+		AccessToken  any `json:"access_token"`
+		RefreshToken any `json:"refresh_token"`
+	}
+	jerr := json.Unmarshal(resp.Body, &tr)
 	access, _ = tr.AccessToken.(string)
 	newRefresh, _ = tr.RefreshToken.(string)
 	if jerr != nil || access == "" {

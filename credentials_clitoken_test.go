@@ -3,14 +3,12 @@ package fal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,34 +16,34 @@ import (
 func TestCLITokenRefreshRewritesFile(t *testing.T) {
 	tests := []struct {
 		name        string
-		file        func(t *testing.T) string // token file content
-		rotate      string                    // refresh_token in the reply, "" for none
-		wantRefresh string                    // line 1 of the rewritten file
+		file        func(t *testing.T, now time.Time) string // token file content
+		rotate      string                                   // refresh_token in the reply, "" for none
+		wantRefresh string                                   // line 1 of the rewritten file
 	}{
-		{"expired access token, rotation", func(t *testing.T) string {
-			return credTestRefresh + "\n" + credJWT(t, now().Add(-time.Hour), "old")
+		{"expired access token, rotation", func(t *testing.T, now time.Time) string {
+			return credTestRefresh + "\n" + credJWT(t, now.Add(-time.Hour), "old")
 		}, "rt-ROTATED", "rt-ROTATED"},
-		{"no access token, no rotation keeps the old refresh token", func(t *testing.T) string {
+		{"no access token, no rotation keeps the old refresh token", func(t *testing.T, _ time.Time) string {
 			return "\n  " + credTestRefresh + "  \n\n"
 		}, "", credTestRefresh},
-		{"expires within five minutes", func(t *testing.T) string {
-			return credTestRefresh + "\n" + credJWT(t, now().Add(4*time.Minute), "soon")
+		{"expires within five minutes", func(t *testing.T, now time.Time) string {
+			return credTestRefresh + "\n" + credJWT(t, now.Add(4*time.Minute), "soon")
 		}, "", credTestRefresh},
-		{"unparsable access token", func(t *testing.T) string {
+		{"unparsable access token", func(t *testing.T, _ time.Time) string {
 			return credTestRefresh + "\nnot-a-jwt"
 		}, "rt-ROTATED", "rt-ROTATED"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			home := credClearEnv(t)
-			credSetClock(t, time.Unix(1_800_000_000, 0))
-			fresh := credJWT(t, now().Add(time.Hour), "fresh")
+			clk := newTestClock(time.Unix(1_800_000_000, 0))
+			fresh := credJWT(t, clk.now().Add(time.Hour), "fresh")
 			srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) { credTokenReply(w, fresh, tc.rotate) })
-			credWriteToken(t, home, tc.file(t))
+			credWriteToken(t, home, tc.file(t, clk.now()))
 			if err := os.Chmod(filepath.Join(home, tokenFileName), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			p := &CLITokenCredentials{}
+			p := &cliToken{clock: clk.now}
 			c, err := p.Credentials(context.Background())
 			if err != nil {
 				t.Fatalf("Credentials: %v", err)
@@ -89,18 +87,18 @@ func TestCLITokenRefreshRewritesFile(t *testing.T) {
 // client case the Python client gets wrong.
 func TestCLITokenRefreshesAgainWhenRefreshedTokenNearsExpiry(t *testing.T) {
 	home := credClearEnv(t)
-	advance := credSetClock(t, time.Unix(1_800_000_000, 0))
+	clk := newTestClock(time.Unix(1_800_000_000, 0))
 	var minted []string
 	var mu sync.Mutex
 	srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) {
-		tok := credJWT(t, now().Add(time.Hour), "gen"+string(rune('0'+n)))
+		tok := credJWT(t, clk.now().Add(time.Hour), "gen"+string(rune('0'+n)))
 		mu.Lock()
 		minted = append(minted, tok)
 		mu.Unlock()
 		credTokenReply(w, tok, "rt-gen"+string(rune('0'+n)))
 	})
-	credWriteToken(t, home, credTestRefresh+"\n"+credJWT(t, now().Add(-time.Minute), "expired"))
-	p := &CLITokenCredentials{}
+	credWriteToken(t, home, credTestRefresh+"\n"+credJWT(t, clk.now().Add(-time.Minute), "expired"))
+	p := &cliToken{clock: clk.now}
 	ctx := context.Background()
 	get := func() string {
 		t.Helper()
@@ -111,11 +109,11 @@ func TestCLITokenRefreshesAgainWhenRefreshedTokenNearsExpiry(t *testing.T) {
 		return c.Token
 	}
 	first := get()
-	advance(50 * time.Minute) // 10 minutes left: still good
+	clk.advance(50 * time.Minute) // 10 minutes left: still good
 	if tok := get(); tok != first || srv.hits.Load() != 1 {
 		t.Fatalf("at +50m: new token or extra refresh (hits %d)", srv.hits.Load())
 	}
-	advance(6 * time.Minute) // 4 minutes left: refresh again
+	clk.advance(6 * time.Minute) // 4 minutes left: refresh again
 	second := get()
 	if second == first || srv.hits.Load() != 2 {
 		t.Fatalf("at +56m: token not refreshed again (hits %d)", srv.hits.Load())
@@ -136,18 +134,18 @@ func TestCLITokenRefreshesAgainWhenRefreshedTokenNearsExpiry(t *testing.T) {
 
 func TestCLITokenUsesTokenRefreshedByAnotherProcess(t *testing.T) {
 	home := credClearEnv(t)
-	advance := credSetClock(t, time.Unix(1_800_000_000, 0))
+	clk := newTestClock(time.Unix(1_800_000_000, 0))
 	srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) { http.Error(w, "no", 500) })
-	a := credJWT(t, now().Add(time.Hour), "a")
+	a := credJWT(t, clk.now().Add(time.Hour), "a")
 	credWriteToken(t, home, credTestRefresh+"\n"+a)
-	p := &CLITokenCredentials{}
+	p := &cliToken{clock: clk.now}
 	if c, err := p.Credentials(context.Background()); err != nil || c.Token != a {
 		t.Fatalf("%v, %v", c, err)
 	}
 	// The fal CLI refreshed the file meanwhile; the in-memory token expires.
-	b := credJWT(t, now().Add(2*time.Hour), "b")
+	b := credJWT(t, clk.now().Add(2*time.Hour), "b")
 	credWriteToken(t, home, "rt-other\n"+b)
-	advance(58 * time.Minute)
+	clk.advance(58 * time.Minute)
 	if c, err := p.Credentials(context.Background()); err != nil || c.Token != b {
 		t.Fatalf("%v, %v; want the token another process wrote", c, err)
 	}
@@ -184,7 +182,7 @@ func TestCLITokenRefreshFailure(t *testing.T) {
 			old := credJWT(t, time.Now().Add(-time.Hour), "old")
 			content := credTestRefresh + "\n" + old
 			credWriteToken(t, home, content)
-			_, err := (&CLITokenCredentials{}).Credentials(context.Background())
+			_, err := (&cliToken{}).Credentials(context.Background())
 			var me *MissingCredentialsError
 			if !errors.As(err, &me) || !errors.Is(err, ErrMissingCredentials) {
 				t.Fatalf("err = %v, want *MissingCredentialsError", err)
@@ -207,7 +205,7 @@ func TestCLITokenRefreshFailure(t *testing.T) {
 				t.Errorf("the token file changed after a failed refresh")
 			}
 			// The failure is not cached: the next call tries again.
-			_, _ = (&CLITokenCredentials{}).Credentials(context.Background())
+			_, _ = (&cliToken{}).Credentials(context.Background())
 			if srv.hits.Load() != 2 {
 				t.Errorf("hits = %d, want 2", srv.hits.Load())
 			}
@@ -228,22 +226,25 @@ func TestCLITokenRefreshFailureInChainMentionsColab(t *testing.T) {
 	if me.Sources[3].State != SourceInvalid || me.Sources[4].Name != srcColab {
 		t.Errorf("sources = %v", me.Sources)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "fal auth login` again") || !strings.Contains(msg, colabBridge) {
+	if msg := err.Error(); !strings.Contains(msg, "fal auth login` again") {
 		t.Errorf("message:\n%s", msg)
+	}
+	if a := me.Advice(); !strings.Contains(a, colabBridge) {
+		t.Errorf("Advice():\n%s", a)
 	}
 }
 
 func TestCLITokenKeepsUnexpiredTokenWhenRefreshFails(t *testing.T) {
 	home := credClearEnv(t)
-	advance := credSetClock(t, time.Unix(1_800_000_000, 0))
+	clk := newTestClock(time.Unix(1_800_000_000, 0))
 	srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) { w.WriteHeader(http.StatusBadGateway) })
-	soon := credJWT(t, now().Add(3*time.Minute), "soon")
+	soon := credJWT(t, clk.now().Add(3*time.Minute), "soon")
 	credWriteToken(t, home, credTestRefresh+"\n"+soon)
-	p := &CLITokenCredentials{}
+	p := &cliToken{clock: clk.now}
 	if c, err := p.Credentials(context.Background()); err != nil || c.Token != soon {
 		t.Fatalf("%v, %v; want the token that is still valid", c, err)
 	}
-	advance(4 * time.Minute) // now really expired
+	clk.advance(4 * time.Minute) // now really expired
 	if _, err := p.Credentials(context.Background()); !errors.Is(err, ErrMissingCredentials) {
 		t.Fatalf("after expiry: err = %v, want ErrMissingCredentials", err)
 	}
@@ -256,22 +257,26 @@ func TestCLITokenConcurrentCallersShareOneRefresh(t *testing.T) {
 	home := credClearEnv(t)
 	fresh := credJWT(t, time.Now().Add(time.Hour), "fresh")
 	release := &credRelease{ch: make(chan struct{})}
+	arrived := make(chan struct{})
 	srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) {
+		if n == 1 {
+			close(arrived)
+		}
 		<-release.ch
 		credTokenReply(w, fresh, "")
 	})
 	t.Cleanup(release.close) // runs before the server's cleanup: never leave a handler blocked
 	credWriteToken(t, home, credTestRefresh)
-	p := &CLITokenCredentials{}
+	p := &cliToken{}
 	const callers = 8
-	var started atomic.Int32
-	var wg sync.WaitGroup
+	var started, wg sync.WaitGroup
+	started.Add(callers)
 	errs := make(chan error, callers)
 	for i := 0; i < callers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			started.Add(1)
+			started.Done()
 			c, err := p.Credentials(context.Background())
 			if err == nil && c.Token != fresh {
 				err = errors.New("wrong token")
@@ -281,7 +286,8 @@ func TestCLITokenConcurrentCallersShareOneRefresh(t *testing.T) {
 	}
 	// Hold the refresh until every caller has started and the first
 	// request arrived; extra time only makes a duplicate refresh likelier.
-	credWaitFor(t, func() bool { return started.Load() == callers && srv.hits.Load() >= 1 })
+	started.Wait()
+	<-arrived
 	time.Sleep(50 * time.Millisecond)
 	release.close()
 	wg.Wait()
@@ -300,13 +306,17 @@ func TestCLITokenWaiterWhoseContextEndsStopsWaiting(t *testing.T) {
 	home := credClearEnv(t)
 	fresh := credJWT(t, time.Now().Add(time.Hour), "fresh")
 	release := &credRelease{ch: make(chan struct{})}
+	arrived := make(chan struct{})
 	srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) {
+		if n == 1 {
+			close(arrived)
+		}
 		<-release.ch
 		credTokenReply(w, fresh, "")
 	})
 	t.Cleanup(release.close) // runs before the server's cleanup: never leave a handler blocked
 	credWriteToken(t, home, credTestRefresh)
-	p := &CLITokenCredentials{}
+	p := &cliToken{}
 
 	// The first caller starts the refresh and then gives up.
 	leaderCtx, cancelLeader := context.WithCancel(context.Background())
@@ -315,7 +325,7 @@ func TestCLITokenWaiterWhoseContextEndsStopsWaiting(t *testing.T) {
 		_, err := p.Credentials(leaderCtx)
 		leader <- err
 	}()
-	credWaitFor(t, func() bool { return srv.hits.Load() == 1 })
+	<-arrived
 	cancelLeader()
 	select {
 	case err := <-leader:
@@ -345,33 +355,33 @@ func TestCLITokenWaiterWhoseContextEndsStopsWaiting(t *testing.T) {
 func TestCLITokenFileStates(t *testing.T) {
 	tests := []struct {
 		name    string
-		setup   func(t *testing.T, home string) *CLITokenCredentials
+		setup   func(t *testing.T, home string) *cliToken
 		state   SourceState
 		contain string
 	}{
-		{"no file", func(t *testing.T, home string) *CLITokenCredentials { return &CLITokenCredentials{} },
+		{"no file", func(t *testing.T, home string) *cliToken { return &cliToken{} },
 			SourceNotSet, "no login token at "},
-		{"missing home dir", func(t *testing.T, home string) *CLITokenCredentials {
-			return &CLITokenCredentials{HomeDir: filepath.Join(home, "nope")}
+		{"missing home dir", func(t *testing.T, home string) *cliToken {
+			return &cliToken{home: filepath.Join(home, "nope")}
 		}, SourceNotSet, "no login token at "},
-		{"blank file", func(t *testing.T, home string) *CLITokenCredentials {
+		{"blank file", func(t *testing.T, home string) *cliToken {
 			credWriteToken(t, home, "\n \n")
-			return &CLITokenCredentials{}
+			return &cliToken{}
 		}, SourceNotSet, "holds no refresh token"},
-		{"token file is a directory", func(t *testing.T, home string) *CLITokenCredentials {
+		{"token file is a directory", func(t *testing.T, home string) *cliToken {
 			if err := os.Mkdir(filepath.Join(home, tokenFileName), 0o700); err != nil {
 				t.Fatal(err)
 			}
-			return &CLITokenCredentials{}
+			return &cliToken{}
 		}, SourceInvalid, "cannot read the login token"},
-		{"plain http token URL", func(t *testing.T, home string) *CLITokenCredentials {
+		{"plain http token URL", func(t *testing.T, home string) *cliToken {
 			credWriteToken(t, home, credTestRefresh)
-			return &CLITokenCredentials{TokenURL: "http://auth.example.com/oauth/token"}
+			return &cliToken{tokenURL: "http://auth.example.com/oauth/token"}
 		}, SourceInvalid, "must use https"},
-		{"FAL_AUTH_TOKEN_URL not a URL", func(t *testing.T, home string) *CLITokenCredentials {
+		{"FAL_AUTH_TOKEN_URL not a URL", func(t *testing.T, home string) *cliToken {
 			credWriteToken(t, home, credTestRefresh)
 			t.Setenv("FAL_AUTH_TOKEN_URL", "auth.example.com")
-			return &CLITokenCredentials{}
+			return &cliToken{}
 		}, SourceInvalid, "FAL_AUTH_TOKEN_URL is not an absolute http(s) URL"},
 	}
 	for _, tc := range tests {
@@ -402,21 +412,22 @@ func TestCLITokenHomeDirFromFieldAndTilde(t *testing.T) {
 	credWriteToken(t, filepath.Join(userHome, ".fal"), credTestRefresh+"\n"+jwt)
 	// The default ~/.fal when FAL_HOME_DIR is unset...
 	os.Unsetenv("FAL_HOME_DIR")
-	if c, err := (&CLITokenCredentials{}).Credentials(context.Background()); err != nil || c.Token != jwt {
+	if c, err := (&cliToken{}).Credentials(context.Background()); err != nil || c.Token != jwt {
 		t.Errorf("default home: %v, %v", c, err)
 	}
 	// ...and a ~ in FAL_HOME_DIR or HomeDir.
 	t.Setenv("FAL_HOME_DIR", "~/.fal")
-	if c, err := (&CLITokenCredentials{}).Credentials(context.Background()); err != nil || c.Token != jwt {
+	if c, err := (&cliToken{}).Credentials(context.Background()); err != nil || c.Token != jwt {
 		t.Errorf("FAL_HOME_DIR=~/.fal: %v, %v", c, err)
 	}
 	t.Setenv("FAL_HOME_DIR", t.TempDir())
-	if c, err := (&CLITokenCredentials{HomeDir: "~/.fal"}).Credentials(context.Background()); err != nil || c.Token != jwt {
+	if c, err := (&cliToken{home: "~/.fal"}).Credentials(context.Background()); err != nil || c.Token != jwt {
 		t.Errorf("HomeDir=~/.fal: %v, %v", c, err)
 	}
 }
 
 func TestWriteTokenFileCreatesPrivateDir(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "new", ".fal")
 	if err := writeTokenFile(context.Background(), dir, "r", "a"); err != nil {
 		t.Fatal(err)
@@ -434,6 +445,7 @@ func TestWriteTokenFileCreatesPrivateDir(t *testing.T) {
 }
 
 func TestJWTExpiry(t *testing.T) {
+	t.Parallel()
 	exp := time.Unix(1_800_000_000, 0)
 	tests := []struct {
 		token string
@@ -452,35 +464,5 @@ func TestJWTExpiry(t *testing.T) {
 		if ok != tc.ok || (ok && !got.Equal(exp)) {
 			t.Errorf("jwtExpiry(%q) = %v, %v; want ok=%v", tc.token, got, ok, tc.ok)
 		}
-	}
-}
-
-// credWaitFor polls cond, failing the test after a generous bound.
-func credWaitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// credRelease holds a token endpoint handler until released.
-type credRelease struct {
-	ch   chan struct{}
-	once sync.Once
-}
-
-func (r *credRelease) close() { r.once.Do(func() { close(r.ch) }) }
-
-func TestCLITokenNilPointer(t *testing.T) {
-	var p *CLITokenCredentials
-	if _, err := p.Credentials(context.Background()); err == nil || !strings.Contains(err.Error(), "nil pointer") {
-		t.Errorf("err = %v", err)
-	}
-	if s := fmt.Sprint(p); s != "fal.CLITokenCredentials(nil)" {
-		t.Errorf("String = %q", s)
 	}
 }

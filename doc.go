@@ -17,10 +17,26 @@
 //
 // # Configuration
 //
-// Options (RequestOption, also called Option) work on the client and on a
-// single call: a call starts from a copy of the client's settings. Hosts come
-// from WithRunHost, WithQueueHost, WithRestHost and WithCDNHost, else from
-// the environment, read when the client is built:
+// Two kinds of options configure the client and its calls:
+//
+//   - An Option says how the client reaches fal: WithKey, WithCredentials,
+//     WithTimeout, WithHTTPClient, WithRunHost, WithQueueHost, WithRestHost,
+//     WithCDNHost, WithInsecureHTTP, WithLogger, WithHeader, WithRetryPolicy,
+//     WithMaxRetries. Pass Options to NewClient. Every Option is also a
+//     RequestOption: given to one call, it overrides the client's setting
+//     for that call only (a per-call WithKey is how temporary credentials
+//     are used; per-call hosts reach a second environment, by-id calls such
+//     as Client.Status included).
+//   - A RequestOption made for one kind of call (WithPath, WithHint,
+//     WithStartTimeout, WithPriority, WithWebhook, WithLogs, WithPolling,
+//     WithClientTimeout, OnEnqueue, OnQueueUpdate, WithStreamIdleTimeout and
+//     the storage options) is refused, before any request and with an error
+//     that says where it applies, by a call it means nothing to: WithPriority
+//     on Run, WithFileName on Run (a file input is named by FileBytes), and
+//     so on. Options are never silently ignored.
+//
+// Hosts come from the host options, else from the environment, read when
+// the client is built:
 //
 //	FAL_RUN_HOST        synchronous runs (default fal.run)
 //	FAL_QUEUE_RUN_HOST  the queue (default queue.<run host>; the run host itself for an IP or localhost)
@@ -32,8 +48,9 @@
 // ("http://127.0.0.1:8080/run") is used as the base URL, which is how a
 // client reaches a local server such as the one in package faltest.
 //
-// Each HTTP call is bounded by WithTimeout (default 120 s per attempt);
-// when it fires the call returns *TimeoutError.
+// Each HTTP attempt is bounded by WithTimeout (default 120 s); when it
+// fires the call returns *TimeoutError. For streams and downloads it
+// bounds the wait for the answer's headers only.
 //
 // # Credentials
 //
@@ -52,7 +69,7 @@
 //     expiry, so a long-lived client keeps working; the refreshed token is written
 //     back to the file (mode 0600) under the same lock the fal CLI uses. The token
 //     endpoint can be changed with FAL_AUTH_TOKEN_URL, a falgo extension (https
-//     only, except for loopback addresses), or CLITokenCredentials.TokenURL.
+//     only, except for loopback addresses).
 //  5. Google Colab: detection only, see below.
 //
 // FAL_FORCE_AUTH_BY_USER=1 skips every API-key source: only the fal CLI login is
@@ -63,9 +80,9 @@
 // The source found first is kept for the life of the client; a failed lookup is
 // not, so setting FAL_KEY later works without rebuilding the client. When nothing
 // is found, requests fail with a *MissingCredentialsError (errors.Is
-// ErrMissingCredentials) that lists every source, its state (not set, partial,
-// invalid, skipped) and why, with advice. Secrets never appear in errors or in
-// printed values: only their lengths. InspectCredentials reports the same
+// ErrMissingCredentials) whose one-line message lists every source, its state
+// (not set, partial, invalid, skipped) and why; its Advice method says what to
+// do. Secrets never appear in errors or in printed values: only their lengths. InspectCredentials reports the same
 // diagnosis without making a request. FetchCredentials returns the API key the
 // environment provides, like the Python client's fetch_credentials.
 //
@@ -88,26 +105,34 @@
 //
 // # Errors
 //
-// A non-2xx answer is an *HTTPError with the status, the request id
+// Every error starts with "fal: " once, whatever it wraps, and reads as one
+// line; causes are wrapped, so errors.Is and errors.As see through. A
+// non-2xx answer is an *HTTPError with the status, the request id
 // (x-fal-request-id), the error type (the body's error_type, else the
 // X-Fal-Error-Type header) and a readable Message built from fal's detail,
 // whether that is a string, a list of validation errors (see FieldErrors and
 // FieldError) or an object; HTML and empty bodies still give a clear
-// message. Missing credentials are a *MissingCredentialsError that lists
-// every source tried (errors.Is(err, ErrMissingCredentials) holds).
+// message. A queued request that completed with an error is a
+// *RequestError; a time limit that ran out a *TimeoutError (with the request
+// id to reattach, when the queue accepted the request); missing credentials
+// a *MissingCredentialsError.
 //
 // # Retries
 //
+// Every HTTP call goes through one request engine with one retry decision.
 // Calls are retried with the Python client's schedule (10 tries, 0.1 s
-// doubling to 30 s, with jitter; see DefaultRetryPolicy), honouring
-// Retry-After (and Retry-After-Ms) and waiting on the context. Unlike the
-// official clients, falgo never resends a request that may already have
-// started an app: run and submit POSTs are repeated only on 408, 429, a 503
-// from fal's ingress proxy (no x-fal-request-id), or a connection that could
-// not be opened. Reads (status, result, cancel) are also repeated on 409,
-// ingress 502/504 and network errors. A 504 carrying
+// doubling to 30 s, with jitter; see RetryPolicy), honouring Retry-After
+// (and Retry-After-Ms) up to RetryPolicy.MaxRetryAfter (60 s by default; a
+// longer wait ends the retries with an error that says how long the server
+// asked for) and waiting on the context. Unlike the official clients, falgo
+// never resends a request that may already have started an app: run and
+// submit POSTs are repeated only on 408, 429, a 503 from fal's ingress proxy
+// (no x-fal-request-id), or a connection that could not be opened. Reads
+// (status, result, cancel, downloads) are also repeated on 409, ingress
+// 502/504, network errors and per-attempt timeouts. A 504 carrying
 // X-Fal-Request-Timeout-Type (the start timeout expired) is never retried.
-// WithMaxRetries(0) turns retries off; WithRetryPolicy tunes them.
+// Streams are retried only before their first byte. WithMaxRetries(0) turns
+// retries off; WithRetryPolicy tunes them.
 //
 // # The queue
 //
@@ -121,12 +146,13 @@
 // the legacy "1234-alias" form becomes "1234/alias".
 //
 // Waiting uses fal's status stream (GET …/status/stream, server-sent
-// events) and falls back to polling every 250 ms (WithPollInterval) when
-// the stream is unavailable or drops more than twice; WithPolling polls
-// from the start. Status is a sealed type (Queued, InProgress, Completed);
+// events) and falls back to polling every 250 ms when the stream is
+// unavailable or drops more than twice; WithPolling polls from the start,
+// at the interval it is given. Status is a sealed type (Queued, InProgress, Completed);
 // with WithLogs(true) each status carries the log entries not delivered
-// before, so no entry appears twice, even across reconnects. A request that
-// completes with an error gives *RequestError. A context deadline (or
+// before, so no entry appears twice, even across reconnects; without
+// WithLogs no log entry is kept. A request that completes with an error
+// gives *RequestError. A context deadline (or
 // WithClientTimeout) bounds the whole wait; when it runs out after the
 // submit, Subscribe cancels the request on the server and returns
 // *TimeoutError with the request id. Nothing polls after Subscribe returns.
@@ -139,7 +165,7 @@
 //
 // Stream posts to an app's /stream endpoint and yields its server-sent
 // events as an iter.Seq2[Event, error]; breaking out of the loop closes the
-// connection. Long streams are bounded by the context, not the per-call
+// connection. Long streams are bounded by the context, not the per-attempt
 // timeout; WithStreamIdleTimeout bounds silences.
 //
 // # Files
@@ -148,9 +174,10 @@
 // return its URL; uploads stream, in parallel parts above 100 MiB, and fall
 // back to fal's REST storage when the CDN fails. Values made with LocalFile,
 // FileBytes or FileReader anywhere in an input are uploaded automatically
-// before Run, Submit, Subscribe and Stream. File describes output files;
-// its Download streams them without sending credentials, and FindFiles
-// lists every file in an output. Encode, EncodeFile and EncodeImage make
+// before Run, Submit, Subscribe and Stream. File describes output files and
+// FindFiles lists every file in an output; Client.Download and DownloadTo
+// stream them through the client (its HTTP client, user agent, logger and
+// retries) without sending credentials. Encode, EncodeFile and EncodeImage make
 // data URIs. WithExpiration and WithStorageACL set the lifecycle of
 // uploaded files and, sent as X-Fal-Object-Lifecycle-Preference, of the
 // files an app generates.
@@ -158,77 +185,47 @@
 // # Realtime
 //
 // Client.Realtime opens a websocket to an app's realtime endpoint
-// (wss://{run host}/{app}/realtime). Each input sent with Send is answered
-// by one or more outputs, read with Recv, RecvInto or Messages:
+// (wss://{run host}/{app}/realtime); the connection's methods, options and
+// errors are in package github.com/falgo/fal/realtime:
 //
-//	conn, err := c.Realtime(ctx, "fal-ai/fast-lcm-diffusion")
+//	conn, err := c.Realtime(ctx, "fal-ai/fast-lcm-diffusion", realtime.WithMaxBuffering(4))
 //	if err != nil { ... }
 //	defer conn.Close()
 //	err = conn.Send(ctx, map[string]any{"prompt": "a lighthouse", "seed": 7})
 //	out, err := conn.Recv(ctx) // map[string]any
 //
-// By default the client first mints a temporary token (POST {rest
-// host}/tokens/ with your key, valid 120 s; WithRealtimeTokenExpiration) and
-// puts it in the URL as fal_jwt_token, like both official clients.
-// WithRealtimeTokenProvider gets tokens elsewhere; WithoutRealtimeToken
-// sends your credentials on the handshake instead. Client.RealtimeToken
-// mints a token for code that must not see your key, such as a browser.
-// App ids are parsed as the official clients do ("1234-app" is
-// "1234/app"), and "/realtime" is not added twice. Options are checked
-// before any request: WithMaxBuffering must be from 1 to 60. Every
-// RequestOption also works as a RealtimeOption (WithKey, the hosts,
-// WithTimeout for each token request and handshake, WithRetryPolicy,
-// WithPath, WithLogger...). The context given to Realtime bounds only the
-// opening; the connection lasts until Close.
+// Client.RealtimeToken mints a temporary token for code that must not see
+// your key, such as a browser.
 //
-// Inputs are msgpack in binary frames: struct fields are named by their
-// msgpack tag, else their json tag; []byte is sent as msgpack bin (raw
-// bytes); a json.RawMessage or a json.Marshaler is converted from its
-// JSON; a msgpack.RawMessage is sent as is; nil sends {}. Outputs are
-// decoded from msgpack (or JSON text frames) into map[string]any with
-// int64, float64, string, bool, []byte and nested maps and slices.
-// RecvInto decodes into your type with encoding/json's rules, as
-// Result.Decode does. There is no size limit on incoming messages unless
-// WithRealtimeReadLimit sets one. Nothing is throttled or dropped on the
-// client side: every Send is one frame (the JS client collapses sends made
-// within 128 ms).
+// # Packages
 //
-// Meta frames ({"type":"x-fal-message"}, such as timings) are skipped
-// (OnRealtimeMeta sees them). An {"type":"x-fal-error"} frame is a
-// *RealtimeError with its Code (BAD_REQUEST, INTERNAL_ERROR, ...) and
-// Reason; the connection stays usable. A clean close by the server (status
-// 1000, 1001, 1005) ends Recv with io.EOF. An idle timeout ends it with a
-// TIMEOUT *RealtimeError that matches both io.EOF and ErrRealtimeIdle.
-// Any other close, or a lost connection, gives a *RealtimeError with Code
-// CONNECTION_CLOSED and the close status. A refused handshake gives an
-// *HTTPError (401 when the token or key is refused). Tokens and keys never
-// appear in errors, logs or printed values: URLs show
-// fal_jwt_token=REDACTED.
-//
-// Reconnection is lazy: after the server ends a connection, the next Send
-// opens a new one. It reuses the token unless the token expires within
-// 10 s, and asks for a fresh token once if the reused one is refused.
-// Failed handshakes are retried per the retry policy (network errors,
-// 408, 429, the ingress's 502/503/504, Retry-After honoured). Reconnections
-// that follow short-lived connections wait with growing back-off, so a
-// server that closes every connection at once is not hammered. After the
-// end of a connection Recv waits for the next one, and Messages ends
-// quietly at a clean end. Breaking out of Messages does not close the
-// connection. An input sent while the server is already closing can be
-// lost; Recv reports that close.
-//
-// Concurrency: Send may be called from several goroutines (frames never
-// interleave); use Recv/RecvInto/Messages from one reader at a time; one
-// reader and any senders may run together; Close may be called at any time
-// and more than once. Up to 32 frames per connection are read ahead; keep
-// reading, since unread outputs hold the connection back rather than being
-// dropped. Close sends a normal closure (1000), releases a blocked Recv
-// with ErrRealtimeClosed, aborts a reconnection in progress and stops
-// every goroutine.
+// The root package holds what most programs use: the client, its options,
+// credentials, runs, the queue, streams, storage, files and errors. Big
+// features that most programs do not use get packages of their own, as in
+// openai-go (whose realtime and webhooks are separate packages): realtime
+// connections, their options and errors are in package realtime, and
+// webhook verification is in package webhook, so neither adds to the names
+// every reader of this package meets. Client.Realtime and RealtimeConn (an
+// alias of realtime.Conn) stay in the root because they are the Go names of
+// the Python client's realtime().
+// Package fal calls into package realtime directly, so the linker drops the
+// realtime client from a program that never calls Client.Realtime (in a
+// program that only calls Run, 3 symbols of coder/websocket remain); msgpack
+// is linked whole either way (about 74 KB), since its initialisation
+// registers its encoders. The request engine, the retry decision, the
+// SSE decoder and app-id parsing are internal packages shared by all of
+// them; the fal Platform API and typed endpoints get packages of their own.
 //
 // # Security
 //
 // Credentials are attached only to requests for the client's own hosts, and
 // never appear in errors, logs (WithLogger) or fmt output of the package's
-// types: Credentials, Client and the errors redact them.
+// types: Credentials, Client and the errors redact them, and server text
+// (bodies, headers, event data) is scrubbed of the token and of each half of
+// an id:secret key before it reaches an error. Redirects follow one policy: a
+// request with a body (run, submit, uploads) is never redirected, a request
+// to the client's hosts only within them, and any redirect that leaves the
+// client's hosts loses its Authorization and Referer (which may carry a
+// webhook URL); https never redirects to http. Every response body is read
+// up to a limit (256 MiB), an error body up to 8 KiB.
 package fal

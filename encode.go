@@ -3,7 +3,6 @@ package fal
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"image"
 	"image/gif"
 	"image/jpeg"
@@ -13,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/falgo/fal/internal/falerr"
 )
 
 // Encode returns data as a data URI (data:<type>;base64,<data>), which apps
@@ -30,7 +31,7 @@ func Encode(data []byte, contentType string) string {
 func EncodeFile(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("fal: EncodeFile: %w", err)
+		return "", falerr.Wrap(err, "EncodeFile")
 	}
 	ct := typeByName(path)
 	if ct == "" {
@@ -52,27 +53,27 @@ func EncodeImage(img image.Image, format string) (string, error) {
 // encodeImage encodes img and returns the bytes and their content type.
 func encodeImage(img image.Image, format string) ([]byte, string, error) {
 	if img == nil {
-		return nil, "", fmt.Errorf("fal: the image is nil")
+		return nil, "", falerr.New("the image is nil")
 	}
 	var buf bytes.Buffer
 	switch strings.ToLower(format) {
 	case "png":
 		if err := png.Encode(&buf, img); err != nil {
-			return nil, "", fmt.Errorf("fal: encoding the image as PNG: %w", err)
+			return nil, "", falerr.Wrap(err, "encoding the image as PNG")
 		}
 		return buf.Bytes(), "image/png", nil
 	case "jpeg", "jpg":
 		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 95}); err != nil {
-			return nil, "", fmt.Errorf("fal: encoding the image as JPEG: %w", err)
+			return nil, "", falerr.Wrap(err, "encoding the image as JPEG")
 		}
 		return buf.Bytes(), "image/jpeg", nil
 	case "gif":
 		if err := gif.Encode(&buf, img, nil); err != nil {
-			return nil, "", fmt.Errorf("fal: encoding the image as GIF: %w", err)
+			return nil, "", falerr.Wrap(err, "encoding the image as GIF")
 		}
 		return buf.Bytes(), "image/gif", nil
 	}
-	return nil, "", fmt.Errorf("fal: unsupported image format %q; use png, jpeg or gif", format)
+	return nil, "", falerr.New("unsupported image format %q; use png, jpeg or gif", format)
 }
 
 // commonTypes fills gaps of mime.TypeByExtension, whose table depends on

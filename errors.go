@@ -4,12 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/falgo/fal/internal/engine"
+	"github.com/falgo/fal/internal/falerr"
+	"github.com/falgo/fal/internal/retry"
 )
+
+// The error types of package fal, checked with errors.As; each Error()
+// is one line that starts with "fal: ".
 
 // HTTPError is a non-2xx answer from fal. Check for it with errors.As.
 type HTTPError struct {
@@ -21,11 +29,11 @@ type HTTPError struct {
 	// TimeoutType is X-Fal-Request-Timeout-Type; "user" means the start
 	// timeout (WithStartTimeout) expired before the request started.
 	TimeoutType string
-	Message     string          // readable summary of the body's detail
+	Message     string          // readable one-line summary of the body's detail
 	Detail      json.RawMessage // the body's raw "detail" value, if JSON
 	FieldErrors []FieldError    // validation errors of a 422 (or a list detail)
 	Body        []byte          // the body, at most 8 KiB, with any credential removed
-	Header      http.Header     // response headers
+	Header      http.Header     // response headers, with any credential removed
 }
 
 // FieldError is one validation error of a 422 answer.
@@ -63,7 +71,7 @@ func (f FieldError) String() string {
 // Error describes the failure in one line.
 func (e *HTTPError) Error() string {
 	var b strings.Builder
-	b.WriteString("fal: ")
+	b.WriteString(falerr.Prefix)
 	if e.Method != "" {
 		b.WriteString(e.Method + " " + e.URL + ": ")
 	}
@@ -86,59 +94,29 @@ func (e *HTTPError) IsUserTimeout() bool {
 	return e.StatusCode == http.StatusGatewayTimeout && e.TimeoutType == "user"
 }
 
-// FieldError returns the validation error of the named field (matched on the
-// dotted path, or on the last element of the path), if any.
-func (e *HTTPError) FieldError(field string) (FieldError, bool) {
-	for _, f := range e.FieldErrors {
-		if f.Field() == field {
-			return f, true
-		}
-		if n := len(f.Loc); n > 0 && fmt.Sprint(f.Loc[n-1]) == field {
-			return f, true
-		}
-	}
-	return FieldError{}, false
+// errorBuilder builds the errors the request engine ends on.
+type errorBuilder struct{}
+
+func (errorBuilder) HTTP(f *engine.Failure) error { return newHTTPError(f) }
+
+func (errorBuilder) Timeout(op string, limit time.Duration) error {
+	return &TimeoutError{Op: op, Limit: limit}
 }
 
-// ingress reports whether the answer came from fal's ingress proxy rather
-// than from fal itself: a 502/503/504 without a request id.
-func (e *HTTPError) ingress() bool {
-	switch e.StatusCode {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return e.RequestID == ""
-	}
-	return false
-}
-
-const maxErrorBody = 8 << 10
-
-// newHTTPError builds an HTTPError from a response body. secret, if not
-// empty, is scrubbed from everything the error keeps.
-func newHTTPError(method, rawURL string, status int, h http.Header, body []byte, secret string) *HTTPError {
+// newHTTPError builds the HTTPError of a failure whose body the engine
+// has already bounded and scrubbed of credentials.
+func newHTTPError(f *engine.Failure) *HTTPError {
 	e := &HTTPError{
-		StatusCode:  status,
-		Method:      method,
-		URL:         redactURL(rawURL),
-		RequestID:   h.Get("X-Fal-Request-Id"),
-		ErrorType:   h.Get("X-Fal-Error-Type"),
-		TimeoutType: h.Get("X-Fal-Request-Timeout-Type"),
-		Header:      h,
+		StatusCode:  f.Status,
+		Method:      f.Method,
+		URL:         f.URL,
+		RequestID:   f.Header.Get("X-Fal-Request-Id"),
+		ErrorType:   f.Header.Get("X-Fal-Error-Type"),
+		TimeoutType: f.Header.Get("X-Fal-Request-Timeout-Type"),
+		Header:      f.Header,
+		Body:        f.Body,
 	}
-	if secret != "" {
-		body = bytes.ReplaceAll(body, []byte(secret), []byte("[redacted]"))
-		for k, vs := range h {
-			for i, v := range vs {
-				if strings.Contains(v, secret) {
-					h[k][i] = strings.ReplaceAll(v, secret, "[redacted]")
-				}
-			}
-		}
-	}
-	if len(body) > maxErrorBody {
-		body = body[:maxErrorBody]
-	}
-	e.Body = body
-	e.Message = e.parseBody(body)
+	e.Message = oneLine(e.parseBody(f.Body))
 	return e
 }
 
@@ -166,7 +144,7 @@ func (e *HTTPError) parseBody(body []byte) string {
 				return s
 			}
 		}
-		return clip(string(trimmed), 300)
+		return engine.Clip(string(trimmed), 300)
 	}
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		if msg := e.detailMessage(trimmed); msg != "" {
@@ -178,12 +156,12 @@ func (e *HTTPError) parseBody(body []byte) string {
 		return "empty response body"
 	}
 	if looksHTML(trimmed) {
-		if e.ingress() {
+		if retry.Ingress(e.StatusCode, e.Header) {
 			return "the fal gateway answered with an HTML error page (no request id): the service is unavailable or overloaded; retry later"
 		}
-		return "HTML error page: " + clip(htmlTitle(trimmed), 200)
+		return "HTML error page: " + engine.Clip(htmlTitle(trimmed), 200)
 	}
-	return clip(string(trimmed), 300)
+	return engine.Clip(string(trimmed), 300)
 }
 
 func (e *HTTPError) detailMessage(raw json.RawMessage) string {
@@ -208,7 +186,7 @@ func (e *HTTPError) detailMessage(raw json.RawMessage) string {
 			}
 		}
 	}
-	return clip(string(raw), 300)
+	return engine.Clip(string(raw), 300)
 }
 
 func looksHTML(b []byte) bool {
@@ -224,23 +202,21 @@ func htmlTitle(b []byte) string {
 			return strings.TrimSpace(s[i+7 : i+j])
 		}
 	}
+	return s
+}
+
+// oneLine folds runs of whitespace (line breaks included) into one space,
+// so that server text keeps an error message on one line.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n\t") {
+		return s
+	}
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// clip shortens s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// TimeoutError reports that a time limit ran out: the per-call timeout of
-// WithTimeout, or (for queue waits) the caller's deadline. RequestID is set
-// when the request was already accepted by the queue, so the caller can
+// TimeoutError reports that a time limit ran out: the per-attempt timeout
+// of WithTimeout, or (for queue waits) the caller's deadline. RequestID is
+// set when the request was already accepted by the queue, so the caller can
 // reattach to it; errors.Is(err, context.DeadlineExceeded) holds.
 type TimeoutError struct {
 	Op        string        // what timed out, e.g. "run fal-ai/flux/dev"
@@ -251,7 +227,7 @@ type TimeoutError struct {
 // Error describes what timed out and, with a request id, how to reattach.
 func (e *TimeoutError) Error() string {
 	var b strings.Builder
-	b.WriteString("fal: ")
+	b.WriteString(falerr.Prefix)
 	if e.Op != "" {
 		b.WriteString(e.Op + ": ")
 	}
@@ -268,5 +244,138 @@ func (e *TimeoutError) Error() string {
 // Unwrap makes errors.Is(err, context.DeadlineExceeded) true.
 func (e *TimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
-// Timeout reports true, like net.Error.
-func (e *TimeoutError) Timeout() bool { return true }
+// RequestError is a queued request that completed with an error. Cause, if
+// set, is the *HTTPError the result endpoint answered with (for example a
+// 422 with the fields that were wrong).
+type RequestError struct {
+	App       string
+	RequestID string
+	Message   string
+	ErrorType string
+	Logs      []Log
+	Cause     error
+}
+
+// Error describes the failure.
+func (e *RequestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%srequest %s", falerr.Prefix, e.RequestID)
+	if e.App != "" {
+		fmt.Fprintf(&b, " (%s)", e.App)
+	}
+	b.WriteString(" failed")
+	msg := e.Message
+	var he *HTTPError
+	if errors.As(e.Cause, &he) && he.Message != "" {
+		msg = he.Message
+	}
+	if msg != "" {
+		b.WriteString(": " + oneLine(msg))
+	}
+	if e.ErrorType != "" {
+		b.WriteString(" (error type " + e.ErrorType + ")")
+	}
+	return b.String()
+}
+
+// Unwrap returns Cause.
+func (e *RequestError) Unwrap() error { return e.Cause }
+
+// ErrAlreadyCompleted is returned by Cancel when the request had already
+// finished; errors.Is(err, ErrAlreadyCompleted) tells it apart.
+var ErrAlreadyCompleted = errors.New("fal: the request already completed")
+
+// ErrMissingCredentials is matched by errors.Is for every error that means
+// no usable credentials were found, in particular *MissingCredentialsError.
+var ErrMissingCredentials = errors.New("fal: no credentials found")
+
+// MissingCredentialsError is returned when no source of the credential
+// chain gave usable credentials. Error lists, on one line, every source
+// tried and why it gave nothing; Advice says what to do.
+// errors.Is(err, ErrMissingCredentials) is true.
+type MissingCredentialsError struct {
+	// Sources are the sources in the order they were tried.
+	Sources []CredentialSource
+	// Colab is true when the process looks like a Google Colab runtime (see
+	// IsGoogleColab); Advice then explains how to pass a Colab secret
+	// (unless a key source is set but unusable, which is the thing to fix).
+	Colab bool
+	// ColabEnterprise is true in Colab Enterprise (Vertex AI).
+	ColabEnterprise bool
+	// ForceAuthByUser is true when FAL_FORCE_AUTH_BY_USER=1 limited the chain
+	// to the fal CLI login.
+	ForceAuthByUser bool
+	// KeyOnly is true when the caller (FetchCredentials) accepts API keys
+	// only, so a fal CLI login does not count.
+	KeyOnly bool
+}
+
+// Error lists the sources tried, in order, on one line.
+func (e *MissingCredentialsError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.KeyOnly:
+		b.WriteString(falerr.Prefix + "key credentials not found")
+	case e.anyInvalid():
+		b.WriteString(falerr.Prefix + "no usable credentials found")
+	default:
+		b.WriteString(falerr.Prefix + "no credentials found")
+	}
+	if len(e.Sources) > 0 {
+		b.WriteString(" (tried ")
+		for i, s := range e.Sources {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(s.String())
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Advice says what to do, in one or more lines of text for a person:
+// which variable to set, and in Google Colab how to export a notebook
+// secret.
+func (e *MissingCredentialsError) Advice() string {
+	var b strings.Builder
+	switch {
+	case e.KeyOnly:
+		b.WriteString("Set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) to an API key from https://fal.ai/dashboard/keys; a fal CLI login is not an API key.")
+	case e.ForceAuthByUser:
+		b.WriteString("FAL_FORCE_AUTH_BY_USER=1 is set, so only the fal CLI login is used: run `fal auth login`, or unset FAL_FORCE_AUTH_BY_USER to use FAL_KEY.")
+	default:
+		b.WriteString("Set FAL_KEY to an API key from https://fal.ai/dashboard/keys (or FAL_KEY_ID and FAL_KEY_SECRET, or FAL_KEY_FILE naming a file that holds the key), or log in with `fal auth login`.")
+	}
+	if runtime.GOOS == "windows" && !e.Colab {
+		b.WriteString("\nOn Windows, `set FAL_KEY=...` only affects the current console; use `setx FAL_KEY ...` and open a new terminal.")
+	}
+	// In Colab the fix is to export FAL_KEY, unless a key source is already
+	// set but broken: then its own detail says what to fix.
+	if e.Colab && !e.ForceAuthByUser && !e.keySourceInvalid() {
+		b.WriteString("\n")
+		b.WriteString(colabAdvice(e.ColabEnterprise))
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrMissingCredentials) true.
+func (e *MissingCredentialsError) Is(target error) bool { return target == ErrMissingCredentials }
+
+func (e *MissingCredentialsError) keySourceInvalid() bool {
+	for _, s := range e.Sources {
+		if s.State == SourceInvalid && s.Name != srcCLI {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *MissingCredentialsError) anyInvalid() bool {
+	for _, s := range e.Sources {
+		if s.State == SourceInvalid {
+			return true
+		}
+	}
+	return false
+}

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/falgo/fal/internal/engine"
+	"github.com/falgo/fal/internal/falerr"
 	"github.com/falgo/fal/internal/retry"
 	"github.com/falgo/fal/internal/sse"
 )
@@ -24,43 +27,43 @@ const streamReconnects = 2
 
 // Events follows the request until it completes, yielding each change of
 // its status; the last status yielded is Completed. It reads fal's status
-// stream (GET …/status/stream) and falls back to polling every
-// WithPollInterval (default DefaultPollInterval) when the stream is not
-// available or keeps dropping; WithPolling polls from the start.
+// stream (GET …/status/stream) and falls back to polling every 250 ms
+// when the stream is not available or keeps dropping; WithPolling polls
+// from the start.
 //
 // With WithLogs(true), each InProgress and Completed carries only the log
 // entries not yielded before, so no entry is delivered twice, even across
 // a reconnect or a switch to polling. Breaking out of the loop releases
 // the connection. An error is yielded once, and ends the sequence.
 func (h *RequestHandle) Events(ctx context.Context, opts ...RequestOption) iter.Seq2[Status, error] {
-	cfg, err := h.config(opts)
+	cl, err := h.newCall(callEvents, opts)
 	if err != nil {
 		return func(yield func(Status, error) bool) { yield(nil, err) }
 	}
-	return h.events(ctx, cfg)
+	return h.events(ctx, cl)
 }
 
 // errStreamUnavailable means the server has no status stream for us.
 var errStreamUnavailable = errors.New("status stream unavailable")
 
-func (h *RequestHandle) events(ctx context.Context, cfg *config) iter.Seq2[Status, error] {
+func (h *RequestHandle) events(ctx context.Context, cl *call) iter.Seq2[Status, error] {
 	return func(yield func(Status, error) bool) {
 		w := &watcher{}
-		useStream := !cfg.polling
+		useStream := !cl.s.polling
 		drops := 0
-		interval := cfg.pollInterval
+		interval := cl.s.pollInterval
 		if interval <= 0 {
-			interval = DefaultPollInterval
+			interval = defaultPollInterval
 		}
 		for {
 			if useStream {
-				done, err := h.streamStatus(ctx, cfg, w, yield)
+				done, err := h.streamStatus(ctx, cl, w, yield)
 				if done {
 					return
 				}
 				switch {
 				case ctx.Err() != nil:
-					yield(nil, fmt.Errorf("fal: waiting for %s: %w", h, ctx.Err()))
+					yield(nil, falerr.Wrap(ctx.Err(), "waiting for %s", h.describe()))
 					return
 				case errors.Is(err, errStreamUnavailable):
 					useStream = false
@@ -72,15 +75,16 @@ func (h *RequestHandle) events(ctx context.Context, cfg *config) iter.Seq2[Statu
 					if drops > streamReconnects {
 						useStream = false
 					}
-					h.debug(cfg, "fal: status stream dropped", err, drops)
+					cl.eng.Debug(ctx, "fal: status stream dropped", slog.String("request_id", h.RequestID),
+						slog.String("error", fmt.Sprint(err)), slog.Int("count", drops))
 					if retry.Sleep(ctx, retry.Backoff(drops, 50*time.Millisecond, time.Second)) != nil {
-						yield(nil, fmt.Errorf("fal: waiting for %s: %w", h, ctx.Err()))
+						yield(nil, falerr.Wrap(ctx.Err(), "waiting for %s", h.describe()))
 						return
 					}
 				}
 				continue
 			}
-			st, err := h.status(ctx, cfg)
+			st, err := h.status(ctx, cl)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -90,7 +94,7 @@ func (h *RequestHandle) events(ctx context.Context, cfg *config) iter.Seq2[Statu
 				return
 			}
 			if err := retry.Sleep(ctx, interval); err != nil {
-				yield(nil, fmt.Errorf("fal: waiting for %s: %w", h, err))
+				yield(nil, falerr.Wrap(err, "waiting for %s", h.describe()))
 				return
 			}
 		}
@@ -101,24 +105,19 @@ func (h *RequestHandle) events(ctx context.Context, cfg *config) iter.Seq2[Statu
 func isFinal(err error) bool {
 	var he *HTTPError
 	if errors.As(err, &he) {
-		return !retryableStatus(he, idempotent)
+		return !retry.StatusRetryable(he.StatusCode, he.Header, retry.Idempotent)
 	}
 	var me *MissingCredentialsError
 	return errors.As(err, &me)
 }
 
-func (h *RequestHandle) debug(cfg *config, msg string, err error, n int) {
-	if cfg.logger != nil {
-		cfg.logger.Debug(msg, "request_id", h.RequestID, "error", fmt.Sprint(err), "count", n)
-	}
-}
-
 // streamStatus reads one connection of the status stream. done is true
 // when the sequence is over (Completed yielded, or the consumer stopped).
-func (h *RequestHandle) streamStatus(ctx context.Context, cfg *config, w *watcher, yield func(Status, error) bool) (done bool, err error) {
-	u := withQuery(strings.TrimSuffix(h.StatusURL, "/")+"/stream", "logs", logsParam(cfg.logs))
-	res, body, stop, err := h.client.openStream(ctx, cfg, &apiRequest{
-		op: "status stream of " + h.String(), method: http.MethodGet, url: u, class: idempotent,
+func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, yield func(Status, error) bool) (done bool, err error) {
+	u := withLogs(strings.TrimSuffix(h.statusURL, "/")+"/stream", cl.s.logs)
+	st, err := cl.eng.Open(ctx, &engine.Request{
+		Op: "status stream of " + h.describe(), Method: http.MethodGet, URL: u, Accept: "text/event-stream",
+		Header: noStore, Class: retry.Idempotent,
 	}, statusStreamIdle)
 	if err != nil {
 		var he *HTTPError
@@ -132,35 +131,38 @@ func (h *RequestHandle) streamStatus(ctx context.Context, cfg *config, w *watche
 		}
 		return false, err
 	}
-	defer stop()
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
+	defer st.Close()
+	if ct := st.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
 		return false, errStreamUnavailable
 	}
-	dec := sse.NewDecoder(body)
+	dec := sse.NewDecoder(st)
 	for {
 		ev, err := dec.Next()
 		if err != nil {
 			if err == io.EOF {
 				return false, errors.New("status stream ended before the request completed")
 			}
-			if body.timedOut() {
-				return false, errIdle
+			if st.TimedOut() {
+				return false, errors.New("the status stream stayed silent for " + statusStreamIdle.String())
 			}
 			return false, err
 		}
 		if ev.Type == "error" {
-			return false, fmt.Errorf("status stream reported an error: %s", clip(ev.Data, 300))
+			return false, fmt.Errorf("status stream reported an error: %s", engine.Quote(ev.Data, st.Secrets, 300))
 		}
-		st, err := parseStatus([]byte(ev.Data))
+		s, err := parseStatus([]byte(ev.Data), st.Secrets)
 		if err != nil {
 			return false, err
 		}
-		cont, completed := w.emit(st, yield)
+		cont, completed := w.emit(s, yield)
 		if !cont || completed {
 			return true, nil
 		}
 	}
 }
+
+// noStore asks proxies not to buffer or cache an event stream.
+var noStore = http.Header{"Cache-Control": {"no-store"}}
 
 // watcher turns raw statuses into the de-duplicated sequence Events yields.
 type watcher struct {

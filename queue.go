@@ -4,250 +4,264 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/falgo/fal/internal/appid"
+	"github.com/falgo/fal/internal/engine"
+	"github.com/falgo/fal/internal/falerr"
+	"github.com/falgo/fal/internal/retry"
 )
 
 // RequestHandle refers to one request in fal's queue. Get one from Submit,
 // or from Client.Handle with a request id saved earlier (another process, a
-// restart). It is safe for concurrent use.
+// restart). It is safe for concurrent use. Its URLs are fixed when it is
+// made, under the queue host of the client or call that made it.
 type RequestHandle struct {
-	App         string // the app id the request was submitted to
-	RequestID   string
-	StatusURL   string
-	ResponseURL string
-	CancelURL   string
+	App       string // the app id the request was submitted to
+	RequestID string // the queue's id of the request
 
-	client *Client
-	cfg    *config
+	eng *engine.Config // how the handle's calls reach fal
+	s   settings       // defaults of the handle's calls (WithLogs, WithPolling)
+
+	statusURL, responseURL, cancelURL string
 }
 
-// String is "app/request-id".
-func (h *RequestHandle) String() string { return h.App + " request " + h.RequestID }
+// describe names the request in messages: "app request id".
+func (h *RequestHandle) describe() string { return h.App + " request " + h.RequestID }
 
 // submitBody is the queue's answer to a submit.
 type submitBody struct {
-	RequestID     string `json:"request_id"`
-	ResponseURL   string `json:"response_url"`
-	StatusURL     string `json:"status_url"`
-	CancelURL     string `json:"cancel_url"`
-	QueuePosition *int   `json:"queue_position"`
+	RequestID   string `json:"request_id"`
+	ResponseURL string `json:"response_url"`
+	StatusURL   string `json:"status_url"`
+	CancelURL   string `json:"cancel_url"`
 }
 
 // Submit puts a request for app in fal's queue and returns at once with a
-// handle to follow it. Options: WithWebhook, WithPriority, WithHint,
-// WithStartTimeout, WithHeader, WithPath.
+// handle to follow it. Besides the options of every call (WithPath,
+// WithHint, WithStartTimeout, the storage options) it takes WithWebhook
+// and WithPriority; WithLogs and WithPolling become the handle's defaults.
 //
 // A submit is retried only when the server certainly did not accept it
 // (see RetryPolicy), so a job is never queued twice by falgo.
 func (c *Client) Submit(ctx context.Context, app string, input any, opts ...RequestOption) (*RequestHandle, error) {
-	cfg, err := c.callConfig(opts)
+	cl, err := c.newCall(callSubmit, opts)
 	if err != nil {
 		return nil, err
 	}
-	return c.submit(ctx, cfg, app, input)
+	return c.submit(ctx, cl, app, input)
 }
 
-func (c *Client) submit(ctx context.Context, cfg *config, app string, input any) (*RequestHandle, error) {
+func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*RequestHandle, error) {
 	op := "submit " + app
-	if err := validateApp(app); err != nil {
-		return nil, err
-	}
-	body, err := c.prepare(ctx, cfg, op, input)
+	req, err := c.jobRequest(ctx, cl, op, app, cl.eng.Hosts.Queue, input)
 	if err != nil {
 		return nil, err
 	}
-	u := join(cfg.hosts.queue, app, cfg.path)
-	if cfg.webhook != "" {
-		u += "?" + url.Values{"fal_webhook": {cfg.webhook}}.Encode()
+	if cl.s.webhook != "" {
+		req.URL += "?" + url.Values{"fal_webhook": {cl.s.webhook}}.Encode()
 	}
-	hdr := lifecycleHeader(cfg)
-	if cfg.priority != "" {
-		if hdr == nil {
-			hdr = http.Header{}
-		}
-		hdr.Set("X-Fal-Queue-Priority", string(cfg.priority))
-	}
-	resp, err := c.do(ctx, cfg, &apiRequest{op: op, method: http.MethodPost, url: u, body: body, header: hdr, class: once})
+	resp, err := cl.eng.Do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	var sb submitBody
-	if err := json.Unmarshal(resp.body, &sb); err != nil {
-		return nil, fmt.Errorf("fal: %s: the queue's answer is not valid JSON: %w (%s)", op, err, clip(string(resp.body), 200))
+	if err := json.Unmarshal(resp.Body, &sb); err != nil {
+		return nil, falerr.Wrap(err, "%s: the queue's answer is not valid JSON (%s)", op, resp.Quote(200))
 	}
 	if sb.RequestID == "" {
-		return nil, fmt.Errorf("fal: %s: the queue's answer has no request_id (%s)", op, clip(string(resp.body), 200))
+		return nil, falerr.New("%s: the queue's answer has no request_id (%s)", op, resp.Quote(200))
 	}
-	h, err := c.handle(cfg, app, sb.RequestID)
-	if err != nil {
+	h, herr := cl.handle(app, sb.RequestID)
+	if herr != nil {
 		// The id cannot be parsed (e.g. a raw "alias" id): the URLs the
 		// queue returned are all we have, and they must be ours.
-		h = &RequestHandle{App: app, RequestID: sb.RequestID, client: c, cfg: cfg}
+		h = &RequestHandle{App: app, RequestID: sb.RequestID, eng: cl.eng, s: cl.s}
 	}
 	h.adoptServerURLs(sb)
-	if h.StatusURL == "" || h.ResponseURL == "" || h.CancelURL == "" {
-		return nil, fmt.Errorf("fal: %s: request %s: %v, and the queue returned no usable status/response/cancel URLs under %s", op, sb.RequestID, err, cfg.hosts.queue)
+	if h.statusURL == "" || h.responseURL == "" || h.cancelURL == "" {
+		return nil, falerr.Wrap(herr, "%s: request %s: the queue returned no usable status, response and cancel URLs under %s", op, sb.RequestID, cl.eng.Hosts.Queue)
 	}
 	return h, nil
 }
 
 // adoptServerURLs uses the URLs the queue returned when they lie under the
-// client's queue base URL. Others are ignored: falgo never follows a
+// handle's queue base URL. Others are ignored: falgo never follows a
 // server-supplied URL to another host (it would carry the credentials
 // there), and builds the URL from the app id instead.
 func (h *RequestHandle) adoptServerURLs(sb submitBody) {
-	base := h.cfg.hosts.queue
-	under := func(raw string) bool {
-		u, err := url.Parse(raw)
-		if err != nil || !strings.EqualFold(u.Scheme, base.Scheme) || !strings.EqualFold(u.Host, base.Host) {
-			return false
-		}
-		return strings.HasPrefix(u.Path, base.Path+"/") && !strings.Contains(u.Path, "/../")
-	}
+	base := h.eng.Hosts.Queue
 	adopt := func(dst *string, raw string) {
-		if raw != "" && under(raw) {
+		switch {
+		case raw == "":
+		case engine.Under(raw, base):
 			*dst = raw
-		} else if raw != "" && h.cfg.logger != nil {
-			h.cfg.logger.Debug("fal: ignoring a queue URL outside the queue host", "url", redactURL(raw), "request_id", h.RequestID)
+		default:
+			h.eng.Debug(context.Background(), "fal: ignoring a queue URL outside the queue host",
+				slog.String("url", engine.RedactURL(raw)), slog.String("request_id", h.RequestID))
 		}
 	}
-	adopt(&h.StatusURL, sb.StatusURL)
-	adopt(&h.ResponseURL, sb.ResponseURL)
-	adopt(&h.CancelURL, sb.CancelURL)
+	adopt(&h.statusURL, sb.StatusURL)
+	adopt(&h.responseURL, sb.ResponseURL)
+	adopt(&h.cancelURL, sb.CancelURL)
 }
 
 // Handle returns a handle for a request submitted earlier, by app and
 // request id. The URLs are built from the app's owner and alias (a sub-path
 // is dropped, as the queue does; "workflows/" and "comfy/" ids keep their
 // namespace; the legacy "1234-alias" form becomes "1234/alias"). No request
-// is made. opts become the handle's defaults.
+// is made. opts become the defaults of the handle's calls: the connection
+// options (WithQueueHost, WithKey, ...) and WithLogs and WithPolling.
 func (c *Client) Handle(app, requestID string, opts ...RequestOption) (*RequestHandle, error) {
-	cfg, err := c.callConfig(opts)
+	cl, err := c.newCall(callHandle, opts)
 	if err != nil {
 		return nil, err
 	}
-	return c.handle(cfg, app, requestID)
+	return cl.handle(app, requestID)
 }
 
-func (c *Client) handle(cfg *config, app, requestID string) (*RequestHandle, error) {
+// handle builds the handle of a request with the call's settings.
+func (cl *call) handle(app, requestID string) (*RequestHandle, error) {
 	id, err := appid.Parse(app)
 	if err != nil {
-		return nil, fmt.Errorf("fal: %s", err)
+		return nil, falerr.Wrap(err, "request %s", requestID)
 	}
-	if requestID == "" || strings.ContainsAny(requestID, "/?#%\\ \t\r\n") {
-		return nil, fmt.Errorf("fal: invalid request id %q: expected the request_id returned by Submit", requestID)
+	if err := validRequestID(requestID); err != nil {
+		return nil, err
 	}
-	base := join(cfg.hosts.queue, id.Base(), "requests", requestID)
+	base := engine.Join(cl.eng.Hosts.Queue, id.Base(), "requests", requestID)
 	return &RequestHandle{
-		App: app, RequestID: requestID,
-		StatusURL: base + "/status", ResponseURL: base, CancelURL: base + "/cancel",
-		client: c, cfg: cfg,
+		App: app, RequestID: requestID, eng: cl.eng, s: cl.s,
+		statusURL: base + "/status", responseURL: base, cancelURL: base + "/cancel",
 	}, nil
 }
 
-// Status fetches the state of a request by app and id (see Client.Handle).
+// validRequestID checks a request id before it goes into a URL: not empty,
+// not "." or "..", and none of the characters that would change the URL's
+// structure.
+func validRequestID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/?#%\\ \t\r\n") || strings.ContainsFunc(id, isControl) {
+		return falerr.New("invalid request id %q: expected the request_id returned by Submit", id)
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+// byID makes the call of kind for a request given by app and id: the
+// per-call options apply to the handle too, so a per-call WithQueueHost
+// reaches that host.
+func (c *Client) byID(kind callKind, app, requestID string, opts []RequestOption) (*RequestHandle, *call, error) {
+	cl, err := c.newCall(kind, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := cl.handle(app, requestID)
+	return h, cl, err
+}
+
+// Status fetches the state of a request by app and id (see Client.Handle
+// and RequestHandle.Status).
 func (c *Client) Status(ctx context.Context, app, requestID string, opts ...RequestOption) (Status, error) {
-	h, err := c.Handle(app, requestID)
+	h, cl, err := c.byID(callStatus, app, requestID, opts)
 	if err != nil {
 		return nil, err
 	}
-	return h.Status(ctx, opts...)
+	return h.status(ctx, cl)
 }
 
 // Result waits for a request (by app and id) to complete and returns its
 // output; see RequestHandle.Result.
 func (c *Client) Result(ctx context.Context, app, requestID string, opts ...RequestOption) (*Result, error) {
-	h, err := c.Handle(app, requestID)
+	h, cl, err := c.byID(callResult, app, requestID, opts)
 	if err != nil {
 		return nil, err
 	}
-	return h.Result(ctx, opts...)
+	return h.result(ctx, cl)
 }
 
 // Cancel asks the queue to cancel a request (by app and id); see
 // RequestHandle.Cancel.
 func (c *Client) Cancel(ctx context.Context, app, requestID string, opts ...RequestOption) error {
-	h, err := c.Handle(app, requestID)
+	h, cl, err := c.byID(callCancel, app, requestID, opts)
 	if err != nil {
 		return err
 	}
-	return h.Cancel(ctx, opts...)
+	return h.cancel(ctx, cl)
 }
 
-// config returns the handle's settings with per-call options applied.
-func (h *RequestHandle) config(opts []RequestOption) (*config, error) {
-	if h == nil || h.client == nil {
-		return nil, errors.New("fal: the RequestHandle is nil or was not made by Submit or Client.Handle")
+// newCall starts a call of kind on the handle, with its defaults and opts.
+func (h *RequestHandle) newCall(kind callKind, opts []RequestOption) (*call, error) {
+	if h == nil || h.eng == nil {
+		return nil, falerr.New("the RequestHandle is nil or was not made by Submit or Client.Handle")
 	}
-	if len(opts) == 0 {
-		return h.cfg, nil
-	}
-	cfg := h.cfg.clone()
-	if err := cfg.apply(opts); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return newCall(kind, h.eng, h.s, opts)
 }
 
 // Status fetches the request's current state once. With WithLogs(true) the
 // logs so far are included.
 func (h *RequestHandle) Status(ctx context.Context, opts ...RequestOption) (Status, error) {
-	cfg, err := h.config(opts)
+	cl, err := h.newCall(callStatus, opts)
 	if err != nil {
 		return nil, err
 	}
-	return h.status(ctx, cfg)
+	return h.status(ctx, cl)
 }
 
-func (h *RequestHandle) status(ctx context.Context, cfg *config) (Status, error) {
-	resp, err := h.client.do(ctx, cfg, &apiRequest{
-		op: "status of " + h.String(), method: http.MethodGet,
-		url: withQuery(h.StatusURL, "logs", logsParam(cfg.logs)), class: idempotent,
+func (h *RequestHandle) status(ctx context.Context, cl *call) (Status, error) {
+	op := "status of " + h.describe()
+	resp, err := cl.eng.Do(ctx, &engine.Request{
+		Op: op, Method: http.MethodGet, URL: withLogs(h.statusURL, cl.s.logs), Class: retry.Idempotent,
 	})
 	if err != nil {
 		return nil, err
 	}
-	st, err := parseStatus(resp.body)
+	st, err := parseStatus(resp.Body, resp.Secrets)
 	if err != nil {
-		return nil, fmt.Errorf("fal: status of %s: %w", h, err)
+		return nil, falerr.Wrap(err, "%s", op)
 	}
 	return st, nil
 }
 
 // Result waits until the request completes (as Events does) and returns
 // its output. A request that completed with an error gives *RequestError.
+// OnQueueUpdate sees every status on the way.
 func (h *RequestHandle) Result(ctx context.Context, opts ...RequestOption) (*Result, error) {
-	cfg, err := h.config(opts)
+	cl, err := h.newCall(callResult, opts)
 	if err != nil {
 		return nil, err
 	}
-	done, logs, err := h.follow(ctx, cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	return h.finish(ctx, cfg, done, logs)
+	return h.result(ctx, cl)
 }
 
-// follow waits for the request to complete, calling update (if not nil)
-// with each status, and returns the final status and every log entry seen.
-func (h *RequestHandle) follow(ctx context.Context, cfg *config, update func(Status)) (Completed, []Log, error) {
+func (h *RequestHandle) result(ctx context.Context, cl *call) (*Result, error) {
+	done, logs, err := h.follow(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	return h.finish(ctx, cl, done, logs)
+}
+
+// follow waits for the request to complete, calling OnQueueUpdate (if set)
+// with each status, and returns the final status and, with WithLogs, the
+// log entries seen.
+func (h *RequestHandle) follow(ctx context.Context, cl *call) (Completed, []Log, error) {
 	var (
 		done Completed
 		logs []Log
 	)
-	for st, err := range h.events(ctx, cfg) {
+	for st, err := range h.events(ctx, cl) {
 		if err != nil {
 			return Completed{}, logs, err
 		}
-		logs = append(logs, statusLogs(st)...)
-		if update != nil {
-			update(st)
+		if cl.s.logs {
+			logs = append(logs, statusLogs(st)...)
+		}
+		if cl.s.onQueueUpdate != nil {
+			cl.s.onQueueUpdate(st)
 		}
 		if c, ok := st.(Completed); ok {
 			done = c
@@ -257,8 +271,10 @@ func (h *RequestHandle) follow(ctx context.Context, cfg *config, update func(Sta
 }
 
 // finish fetches the output of a completed request, or explains its failure.
-func (h *RequestHandle) finish(ctx context.Context, cfg *config, done Completed, logs []Log) (*Result, error) {
-	res, err := h.fetchResult(ctx, cfg)
+func (h *RequestHandle) finish(ctx context.Context, cl *call, done Completed, logs []Log) (*Result, error) {
+	resp, err := cl.eng.Do(ctx, &engine.Request{
+		Op: "result of " + h.describe(), Method: http.MethodGet, URL: h.responseURL, Class: retry.Idempotent,
+	})
 	if done.Failed() {
 		rerr := &RequestError{App: h.App, RequestID: h.RequestID, Message: done.Error, ErrorType: done.ErrorType, Logs: logs}
 		var he *HTTPError
@@ -270,22 +286,11 @@ func (h *RequestHandle) finish(ctx context.Context, cfg *config, done Completed,
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
-}
-
-// fetchResult gets the response of a completed request.
-func (h *RequestHandle) fetchResult(ctx context.Context, cfg *config) (*Result, error) {
-	resp, err := h.client.do(ctx, cfg, &apiRequest{
-		op: "result of " + h.String(), method: http.MethodGet, url: h.ResponseURL, class: idempotent,
-	})
-	if err != nil {
-		return nil, err
-	}
-	rid := resp.requestID
+	rid := resp.RequestID
 	if rid == "" {
 		rid = h.RequestID
 	}
-	return &Result{RequestID: rid, Data: resp.body}, nil
+	return &Result{RequestID: rid, Data: resp.Body}, nil
 }
 
 // cancelBody is the queue's answer to a cancel.
@@ -293,47 +298,44 @@ type cancelBody struct {
 	Status string `json:"status"`
 }
 
-// ErrAlreadyCompleted is returned by Cancel when the request had already
-// finished; errors.Is(err, ErrAlreadyCompleted) tells it apart.
-var ErrAlreadyCompleted = errors.New("fal: the request already completed")
-
 // Cancel asks the queue to cancel the request. A queued request is removed
 // and never runs; a running one is sent a cancellation signal that the app
 // handles. Cancelling a request that already finished returns an error
 // matching ErrAlreadyCompleted.
 func (h *RequestHandle) Cancel(ctx context.Context, opts ...RequestOption) error {
-	cfg, err := h.config(opts)
+	cl, err := h.newCall(callCancel, opts)
 	if err != nil {
 		return err
 	}
-	_, err = h.client.do(ctx, cfg, &apiRequest{
-		op: "cancel " + h.String(), method: http.MethodPut, url: h.CancelURL, class: idempotent,
+	return h.cancel(ctx, cl)
+}
+
+func (h *RequestHandle) cancel(ctx context.Context, cl *call) error {
+	_, err := cl.eng.Do(ctx, &engine.Request{
+		Op: "cancel " + h.describe(), Method: http.MethodPut, URL: h.cancelURL, Class: retry.Idempotent,
 	})
 	var he *HTTPError
 	if errors.As(err, &he) {
 		var cb cancelBody
 		if json.Unmarshal(he.Body, &cb) == nil && cb.Status == "ALREADY_COMPLETED" {
-			return fmt.Errorf("%w: %s", ErrAlreadyCompleted, h)
+			return falerr.Wrap(ErrAlreadyCompleted, "cancel %s", h.describe())
 		}
 	}
 	return err
 }
 
-func logsParam(on bool) string {
+// withLogs sets the logs query parameter of a status URL.
+func withLogs(raw string, on bool) string {
+	v := "0"
 	if on {
-		return "1"
+		v = "1"
 	}
-	return "0"
-}
-
-// withQuery sets one query parameter on a URL string.
-func withQuery(raw, k, v string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
 	}
 	q := u.Query()
-	q.Set(k, v)
+	q.Set("logs", v)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -348,7 +350,3 @@ func statusLogs(st Status) []Log {
 	}
 	return nil
 }
-
-// DefaultPollInterval is how often Events polls the status when the status
-// stream is not available.
-const DefaultPollInterval = 250 * time.Millisecond

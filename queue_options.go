@@ -1,54 +1,53 @@
 package fal
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/falgo/fal/internal/falerr"
 )
 
 // WithWebhook asks fal to POST the outcome of a submitted request to
-// webhookURL when it ends (query parameter fal_webhook). The URL must be an
-// absolute http or https URL. Verify deliveries with package webhook.
+// webhookURL when it ends (query parameter fal_webhook): Submit and
+// Subscribe. The URL must be an absolute http or https URL. Verify
+// deliveries with package webhook.
 func WithWebhook(webhookURL string) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithWebhook", callsQueueing, func(s *settings) error {
 		u, err := url.Parse(webhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("fal: WithWebhook: %q is not an absolute http(s) URL", webhookURL)
+			return falerr.New("WithWebhook: %q is not an absolute http(s) URL", webhookURL)
 		}
-		c.webhook = webhookURL
+		s.webhook = webhookURL
 		return nil
-	}
+	}}
 }
 
-// WithLogs asks for the request's logs with each status (Status, Events,
-// Subscribe's OnQueueUpdate, and the logs of a *RequestError).
+// WithLogs asks for the request's logs with each status: Status, Events,
+// Result and Subscribe (OnQueueUpdate, and the logs of a *RequestError).
+// Given to Submit or Client.Handle it is the default of the handle's calls.
 func WithLogs(on bool) RequestOption {
-	return func(c *config) error {
-		c.logs = on
+	return requestOption{"WithLogs", callsFollowing | callStatus, func(s *settings) error {
+		s.logs = on
 		return nil
-	}
+	}}
 }
 
-// WithPollInterval sets how often status is polled when the status stream
-// is not used (default DefaultPollInterval).
-func WithPollInterval(d time.Duration) RequestOption {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("fal: WithPollInterval: %v is not a positive interval", d)
+// defaultPollInterval is how often the status is polled when the status
+// stream is not used.
+const defaultPollInterval = 250 * time.Millisecond
+
+// WithPolling makes Events, Result and Subscribe poll the status every
+// interval (0 means 250 ms) instead of reading the status stream
+// (/status/stream), which they use by default. Given to Submit or
+// Client.Handle it is the default of the handle's calls.
+func WithPolling(interval time.Duration) RequestOption {
+	return requestOption{"WithPolling", callsFollowing, func(s *settings) error {
+		if interval < 0 {
+			return falerr.New("WithPolling: %v is a negative interval", interval)
 		}
-		c.pollInterval = d
+		s.polling, s.pollInterval = true, interval
 		return nil
-	}
-}
-
-// WithPolling makes Events, Result and Subscribe poll the status instead of
-// reading the status stream (/status/stream), which they use by default.
-func WithPolling() RequestOption {
-	return func(c *config) error {
-		c.polling = true
-		return nil
-	}
+	}}
 }
 
 // WithClientTimeout bounds the whole wait of Subscribe (submit, queue,
@@ -58,35 +57,35 @@ func WithPolling() RequestOption {
 // the server is also told to give up on starting the request after d. A
 // context deadline has the same effect.
 func WithClientTimeout(d time.Duration) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithClientTimeout", callSubscribe, func(s *settings) error {
 		if d <= 0 {
-			return fmt.Errorf("fal: WithClientTimeout: %v is not a positive duration", d)
+			return falerr.New("WithClientTimeout: %v is not a positive duration", d)
 		}
-		c.clientTimeout = d
+		s.clientTimeout = d
 		return nil
-	}
+	}}
 }
 
 // OnEnqueue calls f with the request id as soon as Subscribe has submitted
 // the request; save it to reattach later with Client.Handle.
 func OnEnqueue(f func(requestID string)) RequestOption {
-	return func(c *config) error {
+	return requestOption{"OnEnqueue", callSubscribe, func(s *settings) error {
 		if f == nil {
-			return errors.New("fal: OnEnqueue: the function is nil")
+			return falerr.New("OnEnqueue: the function is nil")
 		}
-		c.onEnqueue = f
+		s.onEnqueue = f
 		return nil
-	}
+	}}
 }
 
-// OnQueueUpdate calls f with every status change Subscribe sees, Completed
-// included. f runs on Subscribe's goroutine: keep it short.
+// OnQueueUpdate calls f with every status change Subscribe or Result sees,
+// Completed included. f runs on the calling goroutine: keep it short.
 func OnQueueUpdate(f func(Status)) RequestOption {
-	return func(c *config) error {
+	return requestOption{"OnQueueUpdate", callSubscribe | callResult, func(s *settings) error {
 		if f == nil {
-			return errors.New("fal: OnQueueUpdate: the function is nil")
+			return falerr.New("OnQueueUpdate: the function is nil")
 		}
-		c.onQueueUpdate = f
+		s.onQueueUpdate = f
 		return nil
-	}
+	}}
 }

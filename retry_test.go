@@ -3,18 +3,19 @@ package fal_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/falgo/fal"
 )
 
-// fast keeps back-off waits short so retry tests stay quick.
-var fast = fal.WithRetryPolicy(fal.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond})
-
 func TestRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t,
 		jsonReply(429, `{"detail":"Too many requests"}`, "Retry-After", "1", "X-Fal-Request-Id", "r"),
 		jsonReply(200, `{"ok":true}`))
@@ -32,6 +33,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestRetryDecisions(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		first http.HandlerFunc
@@ -53,6 +55,7 @@ func TestRetryDecisions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newScripted(t, tc.first, jsonReply(200, `{}`))
 			_, err := srv.client(t, fast).Run(context.Background(), "fal-ai/x", nil)
 			if got := len(srv.requests()); got != tc.want {
@@ -71,6 +74,7 @@ func TestRetryDecisions(t *testing.T) {
 }
 
 func TestRetriesGiveUpWithLastError(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, htmlReply(503))
 	_, err := srv.client(t, fast).Run(context.Background(), "fal-ai/x", nil)
 	var he *fal.HTTPError
@@ -83,11 +87,13 @@ func TestRetriesGiveUpWithLastError(t *testing.T) {
 }
 
 func TestRetriesOff(t *testing.T) {
+	t.Parallel()
 	for name, opt := range map[string]fal.Option{
 		"WithMaxRetries(0)": fal.WithMaxRetries(0),
 		"MaxAttempts 1":     fal.WithRetryPolicy(fal.RetryPolicy{MaxAttempts: 1}),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			srv := newScripted(t, jsonReply(429, `{}`), jsonReply(200, `{}`))
 			_, err := srv.client(t).Run(context.Background(), "fal-ai/x", nil, opt)
 			if n := len(srv.requests()); n != 1 || err == nil {
@@ -98,28 +104,30 @@ func TestRetriesOff(t *testing.T) {
 }
 
 func TestCancelStopsBackoffPromptly(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, jsonReply(429, `{}`, "Retry-After", "30"))
-	c := srv.client(t)
+	waiting := make(chan struct{})
+	c := srv.client(t, fal.WithLogger(slog.New(&onMessage{msg: "fal: retrying", do: func() { close(waiting) }})))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Run(ctx, "fal-ai/x", nil)
 		done <- err
 	}()
-	// Wait until the first attempt has been answered, then cancel while
-	// the client waits out the 30 s Retry-After.
-	for deadline := time.Now().Add(10 * time.Second); len(srv.requests()) == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("no request arrived")
-		}
-		time.Sleep(5 * time.Millisecond)
+	// The client logs "fal: retrying" just before it waits out the 30 s
+	// Retry-After: cancel then.
+	select {
+	case <-waiting:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the client never got to its back-off")
 	}
 	cancel()
 	select {
 	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v, want context.Canceled", err)
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "while waiting to retry") {
+			t.Fatalf("err = %v, want context.Canceled while waiting to retry", err)
 		}
+		checkErrorText(t, "cancelled back-off", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run kept waiting after its context was cancelled")
 	}
@@ -128,7 +136,29 @@ func TestCancelStopsBackoffPromptly(t *testing.T) {
 	}
 }
 
+// onMessage is a slog.Handler that calls do, once, when a record with
+// message msg is logged.
+type onMessage struct {
+	msg  string
+	do   func()
+	once sync.Once
+}
+
+func (h *onMessage) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *onMessage) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(h.do)
+	}
+	return nil
+}
+
+func (h *onMessage) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h *onMessage) WithGroup(string) slog.Handler { return h }
+
 func TestDeadlineShorterThanRetryAfterReturnsServerError(t *testing.T) {
+	t.Parallel()
 	srv := newScripted(t, jsonReply(429, `{"detail":"busy"}`, "Retry-After", "30"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -140,6 +170,7 @@ func TestDeadlineShorterThanRetryAfterReturnsServerError(t *testing.T) {
 }
 
 func TestPerCallTimeout(t *testing.T) {
+	t.Parallel()
 	block := make(chan struct{})
 	srv := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -148,24 +179,24 @@ func TestPerCallTimeout(t *testing.T) {
 		}
 	})
 	defer close(block)
-	start := time.Now()
-	_, err := srv.client(t, fal.WithTimeout(time.Second)).Run(context.Background(), "fal-ai/x", nil)
+	_, err := srv.client(t, fal.WithTimeout(100*time.Millisecond)).Run(bg(t), "fal-ai/x", nil)
 	var te *fal.TimeoutError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v (%T), want *fal.TimeoutError", err, err)
 	}
-	if te.Limit != time.Second || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("TimeoutError = %+v; want Limit 1s and errors.Is DeadlineExceeded", te)
+	if te.Limit != 100*time.Millisecond || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("TimeoutError = %+v; want Limit 100ms and errors.Is DeadlineExceeded", te)
 	}
-	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("took %v", took)
-	}
-	if n := len(srv.requests()); n != 1 {
+	checkErrorText(t, "per-attempt timeout", err)
+	// (Under heavy load the attempt may time out before the request
+	// arrives; either way it is never sent again.)
+	if n := len(srv.requests()); n > 1 {
 		t.Errorf("%d requests; a run that timed out may be running and must not be resent", n)
 	}
 }
 
 func TestConnectionRefusedIsRetriedThenReported(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -181,4 +212,51 @@ func TestConnectionRefusedIsRetriedThenReported(t *testing.T) {
 	if !errors.As(err, &op) || op.Op != "dial" {
 		t.Fatalf("err = %v, want a dial error", err)
 	}
+}
+
+// TestMaxRetryAfterEndsRetries: a Retry-After longer than the policy's
+// MaxRetryAfter ends the retries at once, with an error that says how long
+// the server asked for; a shorter one is waited out.
+func TestMaxRetryAfterEndsRetries(t *testing.T) {
+	t.Parallel()
+	policy := fal.WithRetryPolicy(fal.RetryPolicy{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxRetryAfter: 10 * time.Second})
+	// The deadline is far, but sooner than the Retry-After: without the cap
+	// the deadline would end the retries, with the bare 429.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	t.Cleanup(cancel) // after the parallel subtests
+	check := func(t *testing.T, srv *scripted, err error) {
+		t.Helper()
+		if he := asHTTPError(t, err); he.StatusCode != 429 {
+			t.Fatalf("err = %v, want the 429", err)
+		}
+		if !strings.Contains(err.Error(), "the server asked to retry after 2h0m0s, more than the retry policy's MaxRetryAfter of 10s") {
+			t.Errorf("err = %v, want it to say how long the server asked for", err)
+		}
+		checkErrorText(t, "MaxRetryAfter", err)
+		if n := len(srv.requests()); n != 1 {
+			t.Errorf("%d requests, want 1", n)
+		}
+	}
+	t.Run("run", func(t *testing.T) {
+		t.Parallel()
+		srv := newScripted(t, jsonReply(429, `{"detail":"busy"}`, "Retry-After", "7200"), jsonReply(200, `{}`))
+		_, err := srv.client(t, policy).Run(ctx, "fal-ai/x", nil)
+		check(t, srv, err)
+	})
+	t.Run("stream", func(t *testing.T) {
+		t.Parallel()
+		srv := newScripted(t, jsonReply(429, `{"detail":"busy"}`, "Retry-After", "7200"), jsonReply(200, `{}`))
+		var err error
+		for _, e := range srv.client(t, policy).Stream(ctx, "fal-ai/x", nil) {
+			err = e
+		}
+		check(t, srv, err)
+	})
+	t.Run("within the cap", func(t *testing.T) {
+		t.Parallel()
+		srv := newScripted(t, jsonReply(429, `{"detail":"busy"}`, "Retry-After-Ms", "20"), jsonReply(200, `{}`))
+		if _, err := srv.client(t, policy).Run(ctx, "fal-ai/x", nil); err != nil || len(srv.requests()) != 2 {
+			t.Fatalf("err %v after %d requests; want a retry", err, len(srv.requests()))
+		}
+	})
 }

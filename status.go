@@ -2,10 +2,11 @@ package fal
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/falgo/fal/internal/engine"
 )
 
 // Status is the state of a queued request: one of Queued, InProgress or
@@ -121,11 +122,12 @@ type statusBody struct {
 	RequestID     string          `json:"request_id"`
 }
 
-// parseStatus turns a status JSON body into a Status.
-func parseStatus(body []byte) (Status, error) {
+// parseStatus turns a status JSON body into a Status. secrets are
+// scrubbed from the body where an error quotes it.
+func parseStatus(body []byte, secrets []string) (Status, error) {
 	var sb statusBody
 	if err := json.Unmarshal(body, &sb); err != nil {
-		return nil, fmt.Errorf("status answer is not valid JSON: %w (%s)", err, clip(string(body), 200))
+		return nil, fmt.Errorf("status answer is not valid JSON: %w (%s)", err, engine.Quote(string(body), secrets, 200))
 	}
 	switch sb.Status {
 	case "IN_QUEUE":
@@ -143,9 +145,9 @@ func parseStatus(body []byte) (Status, error) {
 		}
 		return Completed{Logs: sb.Logs, Metrics: m, Error: errorText(sb.Error), ErrorType: sb.ErrorType}, nil
 	case "":
-		return nil, fmt.Errorf("status answer has no \"status\" field (%s)", clip(string(body), 200))
+		return nil, fmt.Errorf("status answer has no \"status\" field (%s)", engine.Quote(string(body), secrets, 200))
 	}
-	return nil, fmt.Errorf("unknown request status %q", sb.Status)
+	return nil, fmt.Errorf("unknown request status %q", engine.Quote(sb.Status, secrets, 100))
 }
 
 // errorText renders the "error" field, which is usually a string but may be
@@ -160,40 +162,3 @@ func errorText(raw json.RawMessage) string {
 	}
 	return strings.TrimSpace(string(raw))
 }
-
-// RequestError is a queued request that completed with an error. Cause, if
-// set, is the *HTTPError the result endpoint answered with (for example a
-// 422 with the fields that were wrong).
-type RequestError struct {
-	App       string
-	RequestID string
-	Message   string
-	ErrorType string
-	Logs      []Log
-	Cause     error
-}
-
-// Error describes the failure.
-func (e *RequestError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "fal: request %s", e.RequestID)
-	if e.App != "" {
-		fmt.Fprintf(&b, " (%s)", e.App)
-	}
-	b.WriteString(" failed")
-	msg := e.Message
-	var he *HTTPError
-	if errors.As(e.Cause, &he) && he.Message != "" {
-		msg = he.Message
-	}
-	if msg != "" {
-		b.WriteString(": " + msg)
-	}
-	if e.ErrorType != "" {
-		b.WriteString(" (error type " + e.ErrorType + ")")
-	}
-	return b.String()
-}
-
-// Unwrap returns Cause.
-func (e *RequestError) Unwrap() error { return e.Cause }

@@ -3,14 +3,14 @@ package fal
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"iter"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/falgo/fal/internal/retry"
+	"github.com/falgo/fal/internal/engine"
+	"github.com/falgo/fal/internal/falerr"
 	"github.com/falgo/fal/internal/sse"
 )
 
@@ -24,7 +24,7 @@ type Event struct {
 // Decode unmarshals the event's data into v.
 func (e Event) Decode(v any) error {
 	if err := json.Unmarshal(e.Data, v); err != nil {
-		return fmt.Errorf("fal: decoding a stream event into %T: %w", v, err)
+		return falerr.Wrap(err, "decoding a stream event into %T", v)
 	}
 	return nil
 }
@@ -32,18 +32,18 @@ func (e Event) Decode(v any) error {
 // WithStreamIdleTimeout ends a Stream with *TimeoutError when no data
 // arrives for d (0, the default, waits as long as the context allows).
 func WithStreamIdleTimeout(d time.Duration) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithStreamIdleTimeout", callStream, func(s *settings) error {
 		if d < 0 {
-			return fmt.Errorf("fal: WithStreamIdleTimeout: negative duration %v", d)
+			return falerr.New("WithStreamIdleTimeout: negative duration %v", d)
 		}
-		c.streamIdle = d
+		s.streamIdle = d
 		return nil
-	}
+	}}
 }
 
 // Stream calls app's streaming endpoint (POST {run host}/{app}/stream) and
 // yields its events as they arrive. The stream lasts as long as ctx allows:
-// the per-call timeout bounds only the wait for the response headers, and
+// the per-attempt timeout bounds only the wait for the response headers, and
 // WithStreamIdleTimeout bounds silences. Breaking out of the loop closes the
 // connection, which tells the app to stop.
 //
@@ -56,92 +56,72 @@ func WithStreamIdleTimeout(d time.Duration) RequestOption {
 // once and ends the sequence.
 func (c *Client) Stream(ctx context.Context, app string, input any, opts ...RequestOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		cfg, err := c.callConfig(opts)
+		cl, err := c.newCall(callStream, opts)
 		if err != nil {
 			yield(Event{}, err)
 			return
 		}
-		c.stream(ctx, cfg, app, input, yield)
+		c.stream(ctx, cl, app, input, yield)
 	}
 }
 
-func (c *Client) stream(ctx context.Context, cfg *config, app string, input any, yield func(Event, error) bool) {
+func (c *Client) stream(ctx context.Context, cl *call, app string, input any, yield func(Event, error) bool) {
 	op := "stream " + app
-	if err := validateApp(app); err != nil {
-		yield(Event{}, err)
-		return
-	}
-	body, err := c.prepare(ctx, cfg, op, input)
+	req, err := c.jobRequest(ctx, cl, op, app, cl.eng.Hosts.Run, input)
 	if err != nil {
 		yield(Event{}, err)
 		return
 	}
-	u := join(cfg.hosts.run, app, cfg.path)
-	if !strings.HasSuffix(u, "/stream") {
-		u += "/stream"
+	if !strings.HasSuffix(req.URL, "/stream") {
+		req.URL += "/stream"
 	}
-	req := &apiRequest{op: op, method: http.MethodPost, url: u, body: body, header: lifecycleHeader(cfg), class: once}
-	var (
-		res  *http.Response
-		rd   *idleReader
-		stop func()
-	)
-	for attempt := 1; ; attempt++ {
-		res, rd, stop, err = c.openStream(ctx, cfg, req, cfg.streamIdle)
-		if err == nil {
-			break
-		}
-		wait, again := retryWait(ctx, cfg, once, err, attempt)
-		if !again || ctx.Err() != nil {
-			if ctx.Err() != nil {
-				err = fmt.Errorf("fal: %s: %w", op, ctx.Err())
-			}
-			yield(Event{}, err)
-			return
-		}
-		logRetry(ctx, cfg, req, attempt, wait, err)
-		if serr := retry.Sleep(ctx, wait); serr != nil {
-			yield(Event{}, fmt.Errorf("fal: %s: %w (while waiting to retry after: %v)", op, serr, err))
-			return
-		}
+	req.Accept = "text/event-stream"
+	if req.Header == nil {
+		req.Header = noStore
+	} else {
+		req.Header.Set("Cache-Control", "no-store")
 	}
-	defer stop()
-	rid := res.Header.Get("X-Fal-Request-Id")
-	ct := strings.ToLower(res.Header.Get("Content-Type"))
+	st, err := cl.eng.Open(ctx, req, cl.s.streamIdle)
+	if err != nil {
+		yield(Event{}, err)
+		return
+	}
+	defer st.Close()
+	ct := strings.ToLower(st.Header.Get("Content-Type"))
 	if !strings.HasPrefix(ct, "text/event-stream") {
 		// A plain JSON answer is the whole output: deliver it as one event.
 		if strings.HasPrefix(ct, "application/json") {
-			data, err := io.ReadAll(res.Body)
+			data, err := io.ReadAll(io.LimitReader(st, engine.DefaultMaxBody))
 			if err == nil && json.Valid(data) {
 				yield(Event{Data: data}, nil)
 				return
 			}
 		}
-		yield(Event{}, fmt.Errorf("fal: %s: expected an event stream (text/event-stream), got Content-Type %q", op, ct))
+		yield(Event{}, falerr.New("%s: expected an event stream (text/event-stream), got Content-Type %q", op, ct))
 		return
 	}
-	dec := sse.NewDecoder(rd)
+	dec := sse.NewDecoder(st)
 	for {
 		ev, err := dec.Next()
 		if err != nil {
 			switch {
 			case err == io.EOF:
 			case ctx.Err() != nil:
-				yield(Event{}, fmt.Errorf("fal: %s: %w", op, ctx.Err()))
-			case rd.timedOut():
-				yield(Event{}, &TimeoutError{Op: op + " (no data for " + cfg.streamIdle.String() + ")", Limit: cfg.streamIdle})
+				yield(Event{}, falerr.Wrap(ctx.Err(), "%s", op))
+			case st.TimedOut():
+				yield(Event{}, &TimeoutError{Op: op + " (no data for " + cl.s.streamIdle.String() + ")", Limit: cl.s.streamIdle})
 			default:
-				yield(Event{}, fmt.Errorf("fal: %s: reading the stream: %w", op, err))
+				yield(Event{}, falerr.Wrap(err, "%s: reading the stream", op))
 			}
 			return
 		}
 		if ev.Type == "error" {
-			yield(Event{}, streamEventError(req, rid, ev.Data))
+			yield(Event{}, streamEventError(req, st, ev.Data))
 			return
 		}
 		data := []byte(ev.Data)
 		if !json.Valid(data) {
-			yield(Event{}, fmt.Errorf("fal: %s: an event's data is not JSON: %q", op, clip(ev.Data, 200)))
+			yield(Event{}, falerr.New("%s: an event's data is not JSON: %q", op, engine.Quote(ev.Data, st.Secrets, 200)))
 			return
 		}
 		if !yield(Event{Type: ev.Type, ID: ev.ID, Data: data}, nil) {
@@ -150,8 +130,9 @@ func (c *Client) stream(ctx context.Context, cfg *config, app string, input any,
 	}
 }
 
-// streamEventError turns an "error" event into an *HTTPError.
-func streamEventError(req *apiRequest, rid, data string) error {
+// streamEventError turns an "error" event into an *HTTPError with the
+// status it names (500 if none).
+func streamEventError(req *engine.Request, st *engine.Stream, data string) error {
 	status := http.StatusInternalServerError
 	var v struct {
 		StatusCode int `json:"status_code"`
@@ -160,15 +141,15 @@ func streamEventError(req *apiRequest, rid, data string) error {
 		status = v.StatusCode
 	}
 	h := http.Header{}
-	if rid != "" {
-		h.Set("X-Fal-Request-Id", rid)
+	if st.RequestID != "" {
+		h.Set("X-Fal-Request-Id", st.RequestID)
 	}
-	return newHTTPError(req.method, req.url, status, h, []byte(data), "")
+	return newHTTPError(&engine.Failure{Op: req.Op, Method: req.Method, URL: engine.RedactURL(req.URL), Status: status, Header: h, Body: engine.Scrub([]byte(data), st.Secrets)})
 }
 
-// Stream calls Stream on the default client.
+// Stream calls Stream on a client built from the environment on first use.
 func Stream(ctx context.Context, app string, input any, opts ...RequestOption) iter.Seq2[Event, error] {
-	c, err := DefaultClient()
+	c, err := defaultClient()
 	if err != nil {
 		return func(yield func(Event, error) bool) { yield(Event{}, err) }
 	}

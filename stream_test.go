@@ -13,6 +13,7 @@ import (
 )
 
 func TestStreamEventsInOrder(t *testing.T) {
+	t.Parallel()
 	_, c, _ := newLocal(t, nil)
 	ctx := bg(t)
 	var got []string
@@ -46,6 +47,7 @@ func TestStreamEventsInOrder(t *testing.T) {
 }
 
 func TestStreamErrors(t *testing.T) {
+	t.Parallel()
 	_, c, _ := newLocal(t, []faltest.Option{faltest.WithApp("t/midfail", func(ctx context.Context, req *faltest.Request) (any, error) {
 		if err := req.Emit(map[string]int{"step": 1}); err != nil {
 			return nil, err
@@ -90,6 +92,7 @@ func TestStreamErrors(t *testing.T) {
 }
 
 func TestStreamBreakDisconnects(t *testing.T) {
+	t.Parallel()
 	gone := make(chan struct{})
 	_, c, _ := newLocal(t, []faltest.Option{faltest.WithApp("t/ticker", func(ctx context.Context, req *faltest.Request) (any, error) {
 		for i := 0; ; i++ {
@@ -121,7 +124,10 @@ func TestStreamBreakDisconnects(t *testing.T) {
 	}
 }
 
+// TestStreamIdleTimeout: a stream that goes silent for longer than
+// WithStreamIdleTimeout ends with *TimeoutError.
 func TestStreamIdleTimeout(t *testing.T) {
+	t.Parallel()
 	_, c, _ := newLocal(t, []faltest.Option{faltest.WithApp("t/stall", func(ctx context.Context, req *faltest.Request) (any, error) {
 		_ = req.Emit("first")
 		<-ctx.Done()
@@ -129,7 +135,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	})})
 	var got []string
 	var last error
-	for ev, err := range c.Stream(bg(t), "t/stall", nil, fal.WithStreamIdleTimeout(300*time.Millisecond)) {
+	for ev, err := range c.Stream(bg(t), "t/stall", nil, fal.WithStreamIdleTimeout(200*time.Millisecond)) {
 		if err != nil {
 			last = err
 			break
@@ -137,19 +143,65 @@ func TestStreamIdleTimeout(t *testing.T) {
 		got = append(got, string(ev.Data))
 	}
 	var te *fal.TimeoutError
-	if fmt.Sprint(got) != `["first"]` || !errors.As(last, &te) {
+	if fmt.Sprint(got) != `["first"]` || !errors.As(last, &te) || te.Limit != 200*time.Millisecond {
 		t.Fatalf("events %v, err %v; want one event then *TimeoutError", got, last)
+	}
+	checkErrorText(t, "idle stream", last)
+}
+
+// TestStreamIdleTimerResetByData: every event restarts the idle timer, so
+// a stream that sends more often than the idle timeout (here 20 times as
+// often) is not cut however long it lasts (here three times the timeout).
+func TestStreamIdleTimerResetByData(t *testing.T) {
+	t.Parallel()
+	const idle = 400 * time.Millisecond
+	const events = 60 // one every idle/20: 3 × idle in all
+	_, c, _ := newLocal(t, []faltest.Option{faltest.WithApp("t/ticker", func(ctx context.Context, req *faltest.Request) (any, error) {
+		tick := time.NewTicker(idle / 20)
+		defer tick.Stop()
+		for i := 0; i < events; i++ {
+			if err := req.Emit(i); err != nil {
+				return nil, err
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return nil, nil
+	})})
+	start := time.Now()
+	n := 0
+	for _, err := range c.Stream(bg(t), "t/ticker", nil, fal.WithStreamIdleTimeout(idle)) {
+		if err != nil {
+			t.Fatalf("after %d events (%v): %v", n, time.Since(start).Round(time.Millisecond), err)
+		}
+		n++
+	}
+	if n != events {
+		t.Fatalf("%d events, want %d", n, events)
+	}
+	if took := time.Since(start); took < 2*idle {
+		t.Fatalf("the stream lasted %v, not several idle timeouts: the test proves nothing", took)
 	}
 }
 
+// TestStreamNotCutByPerCallTimeout: WithTimeout bounds the wait for the
+// stream's headers, not the stream.
 func TestStreamNotCutByPerCallTimeout(t *testing.T) {
+	t.Parallel()
+	const timeout = 500 * time.Millisecond
 	_, c, _ := newLocal(t, []faltest.Option{faltest.WithApp("t/slowstream", func(ctx context.Context, req *faltest.Request) (any, error) {
-		for i := 0; i < 4; i++ {
-			_ = req.Emit(i)
-			time.Sleep(400 * time.Millisecond)
+		_ = req.Emit(0)
+		select { // the stream outlives the per-attempt timeout
+		case <-time.After(2 * timeout):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
+		_ = req.Emit(1)
 		return nil, nil
-	})}, fal.WithTimeout(time.Second))
+	})}, fal.WithTimeout(timeout))
 	n := 0
 	for _, err := range c.Stream(bg(t), "t/slowstream", nil) {
 		if err != nil {
@@ -157,7 +209,7 @@ func TestStreamNotCutByPerCallTimeout(t *testing.T) {
 		}
 		n++
 	}
-	if n != 4 {
-		t.Fatalf("%d events, want 4 (a stream longer than the per-call timeout)", n)
+	if n != 2 {
+		t.Fatalf("%d events, want 2 (a stream longer than the per-call timeout)", n)
 	}
 }

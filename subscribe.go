@@ -3,8 +3,9 @@ package fal
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/falgo/fal/internal/falerr"
 )
 
 // cancelGrace bounds the best-effort cancel sent after a wait timed out.
@@ -27,38 +28,37 @@ const cancelGrace = 10 * time.Second
 // Cancelling ctx instead leaves the request in the queue (reattach with
 // Client.Handle and the id from OnEnqueue).
 func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
-	cfg, err := c.callConfig(opts)
+	cl, err := c.newCall(callSubscribe, opts)
 	if err != nil {
 		return nil, err
 	}
 	op := "subscribe " + app
-	limit := cfg.clientTimeout
+	limit := cl.s.clientTimeout
 	if limit > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
-		if cfg.startTimeout == 0 && limit > MinStartTimeout {
-			cfg = cfg.clone()
-			cfg.startTimeout = limit
+		if cl.s.startTimeout == 0 && limit > time.Second {
+			cl.s.startTimeout = limit
 		}
 	} else if dl, ok := ctx.Deadline(); ok {
 		limit = time.Until(dl)
 	}
-	h, err := c.submit(ctx, cfg, app, input)
+	h, err := c.submit(ctx, cl, app, input)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return nil, &TimeoutError{Op: op, Limit: limit}
 		}
 		return nil, err
 	}
-	if cfg.onEnqueue != nil {
-		cfg.onEnqueue(h.RequestID)
+	if cl.s.onEnqueue != nil {
+		cl.s.onEnqueue(h.RequestID)
 	}
-	done, logs, err := h.follow(ctx, cfg, cfg.onQueueUpdate)
+	done, logs, err := h.follow(ctx, cl)
 	if err != nil {
-		return nil, h.abandon(ctx, cfg, op, limit, err)
+		return nil, h.abandon(ctx, cl, op, limit, err)
 	}
-	res, err := h.finish(ctx, cfg, done, logs)
+	res, err := h.finish(ctx, cl, done, logs)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		// The request completed but its output could not be fetched in
 		// time; it stays fetchable by id for a while.
@@ -70,35 +70,17 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 // abandon ends a wait that failed. When the deadline ran out, the request
 // is cancelled on the server with a fresh short context, so no runner keeps
 // working for a caller that is gone.
-func (h *RequestHandle) abandon(ctx context.Context, cfg *config, op string, limit time.Duration, err error) error {
+func (h *RequestHandle) abandon(ctx context.Context, cl *call, op string, limit time.Duration, err error) error {
 	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() == nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("fal: %s: request %s left in the queue: %w", op, h.RequestID, ctx.Err())
+			return falerr.Wrap(ctx.Err(), "%s: request %s left in the queue", op, h.RequestID)
 		}
 		return err
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
 	defer cancel()
-	if cerr := h.Cancel(cctx); cerr != nil && cfg.logger != nil {
-		cfg.logger.Warn("fal: cancelling a request after its wait timed out failed", "request_id", h.RequestID, "error", cerr.Error())
+	if cerr := h.cancel(cctx, cl); cerr != nil && cl.eng.Logger != nil {
+		cl.eng.Logger.Warn("fal: cancelling a request after its wait timed out failed", "request_id", h.RequestID, "error", cerr.Error())
 	}
 	return &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
-}
-
-// Subscribe calls Subscribe on the default client.
-func Subscribe(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
-	c, err := DefaultClient()
-	if err != nil {
-		return nil, err
-	}
-	return c.Subscribe(ctx, app, input, opts...)
-}
-
-// Submit calls Submit on the default client.
-func Submit(ctx context.Context, app string, input any, opts ...RequestOption) (*RequestHandle, error) {
-	c, err := DefaultClient()
-	if err != nil {
-		return nil, err
-	}
-	return c.Submit(ctx, app, input, opts...)
 }

@@ -24,7 +24,7 @@ func BenchmarkSubscribeHandoff(b *testing.B) {
 		opts []fal.RequestOption
 	}{
 		{"stream", nil},
-		{"polling", []fal.RequestOption{fal.WithPolling()}},
+		{"polling", []fal.RequestOption{fal.WithPolling(0)}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
 			var finished atomic.Int64

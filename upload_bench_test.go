@@ -1,65 +1,16 @@
 package fal_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/falgo/fal"
-	"github.com/falgo/fal/faltest"
 )
-
-// TestMain doubles as a faltest server process for benchmarks that must
-// measure the client's memory alone: with FALGO_TEST_SERVER=1 it serves
-// until its standard input closes.
-func TestMain(m *testing.M) {
-	if os.Getenv("FALGO_TEST_SERVER") == "1" {
-		srv := faltest.NewServer()
-		for _, kv := range srv.Env() {
-			fmt.Println(kv)
-		}
-		fmt.Println("READY")
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		srv.Close()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// serverProcess starts faltest in a child process and returns a client for it.
-func serverProcess(b *testing.B, opts ...fal.Option) *fal.Client {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "FALGO_TEST_SERVER=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	env := map[string]string{}
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() && sc.Text() != "READY" {
-		k, v, _ := strings.Cut(sc.Text(), "=")
-		env[k] = v
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	c, err := fal.NewClient(append([]fal.Option{fal.WithKey(env["FAL_KEY"]), fal.WithRunHost(env["FAL_RUN_HOST"]),
-		fal.WithQueueHost(env["FAL_QUEUE_RUN_HOST"]), fal.WithRestHost(env["FAL_REST_HOST"]), fal.WithCDNHost(env["FAL_CDN_HOST"])}, opts...)...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c
-}
 
 // genReader yields n deterministic bytes without holding them.
 type genReader struct{ left, i int64 }
@@ -87,7 +38,7 @@ func (g *genReader) Read(p []byte) (int, error) {
 //	go test -run '^$' -bench Upload1GiB -benchtime 1x .
 func BenchmarkUpload1GiB(b *testing.B) {
 	const size = 1 << 30
-	c := serverProcess(b)
+	c := childClient(b, childServerEnv(b))
 	b.SetBytes(size)
 	var peak atomic.Uint64
 	stop := make(chan struct{})

@@ -2,157 +2,172 @@ package fal
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"mime"
+	"net/http"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/falgo/fal/internal/falerr"
 )
 
 // Upload defaults.
 const (
-	// DefaultMultipartThreshold is the size above which uploads of known
+	// defaultMultipartThreshold is the size above which uploads of known
 	// size go to the CDN in parts (the Python client's 100 MiB).
-	DefaultMultipartThreshold = 100 << 20
-	// DefaultPartSize is the size of one part of a multipart upload.
-	DefaultPartSize = 10 << 20
-	// DefaultUploadConcurrency is how many parts are sent at once.
-	DefaultUploadConcurrency = 4
-	// ExpireImmediately is the shortest lifetime fal storage honours
-	// (Python's "immediate"): one minute.
-	ExpireImmediately = time.Minute
+	defaultMultipartThreshold = 100 << 20
+	// defaultPartSize is the size of one part of a multipart upload.
+	defaultPartSize = 10 << 20
+	// defaultUploadConcurrency is how many parts are sent at once.
+	defaultUploadConcurrency = 4
 )
 
-// uploadConfig holds the upload settings of a call.
-type uploadConfig struct {
+// uploadSettings are the upload settings of a call.
+type uploadSettings struct {
 	contentType string
 	fileName    string
 	expiresIn   time.Duration // 0: never (no lifecycle header)
-	acl         *StorageACL
+	acl         *storageACL
 	threshold   int64
 	partSize    int64
 	parallel    int
 	noAuto      bool // do not upload file inputs automatically
 }
 
-// StorageACL is the initial access control of an uploaded object.
-type StorageACL struct {
-	Default string           `json:"default,omitempty"` // "hide", "forbid" or "allow"
-	Rules   []StorageACLRule `json:"rules,omitempty"`
-}
-
-// StorageACLRule grants or denies one user.
-type StorageACLRule struct {
-	User     string `json:"user"`
-	Decision string `json:"decision"` // "hide", "forbid" or "allow"
-}
+// callsStoring are the calls whose storage settings apply: uploads, and
+// the calls whose file inputs are uploaded and whose app stores outputs.
+const callsStoring = callUpload | callsWithInput
 
 // WithContentType sets the content type of an upload (default: from the
-// file name's extension, then sniffed from the first bytes).
+// file name's extension, then sniffed from the first bytes): Upload,
+// UploadFile and UploadImage. For a file input, use InputFile.WithType.
 func WithContentType(ct string) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithContentType", callUpload, func(s *settings) error {
 		if _, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(ct, "/") {
-			return fmt.Errorf("fal: WithContentType: %q is not a media type like image/png", ct)
+			return falerr.New("WithContentType: %q is not a media type like image/png", ct)
 		}
-		c.upload.contentType = ct
+		s.upload.contentType = ct
 		return nil
-	}
+	}}
 }
 
-// WithFileName sets the file name an upload is stored under.
+// WithFileName sets the file name an upload is stored under: Upload,
+// UploadFile and UploadImage. A file input is named by FileBytes or
+// FileReader, or by its path.
 func WithFileName(name string) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithFileName", callUpload, func(s *settings) error {
 		if name == "" || strings.ContainsAny(name, "/\\\r\n\x00") {
-			return fmt.Errorf("fal: WithFileName: %q is not a plain file name", name)
+			return falerr.New("WithFileName: %q is not a plain file name", name)
 		}
-		c.upload.fileName = name
+		s.upload.fileName = name
 		return nil
-	}
+	}}
 }
 
 // WithExpiration asks fal storage to delete uploaded files (and, on Run,
-// Submit and Subscribe, the files the app generates) after d. d is rounded
-// up to whole seconds and must be at least one second; without this option
-// objects follow the account's default (normally never expire).
+// Submit, Subscribe and Stream, the input files uploaded for the call and
+// the files the app generates) after d. d is rounded up to whole seconds
+// and must be at least one second (fal keeps objects at least a minute);
+// without this option objects follow the account's default (normally
+// never expire).
 func WithExpiration(d time.Duration) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithExpiration", callsStoring, func(s *settings) error {
 		if d < time.Second {
-			return fmt.Errorf("fal: WithExpiration: %v is too short; use at least one second (fal.ExpireImmediately is one minute)", d)
+			return falerr.New("WithExpiration: %v is too short; use at least one second", d)
 		}
-		c.upload.expiresIn = d
+		s.upload.expiresIn = d
 		return nil
-	}
+	}}
 }
 
-// WithStorageACL sets the initial access control of stored objects.
-func WithStorageACL(acl StorageACL) RequestOption {
-	return func(c *config) error {
-		for _, d := range append([]string{acl.Default}, decisions(acl.Rules)...) {
-			switch d {
-			case "", "hide", "forbid", "allow":
-			default:
-				return fmt.Errorf("fal: WithStorageACL: unknown decision %q; use hide, forbid or allow", d)
-			}
+// storageACL is the initial access control of an uploaded object, as fal
+// storage takes it.
+type storageACL struct {
+	Default string    `json:"default,omitempty"`
+	Rules   []aclRule `json:"rules,omitempty"`
+}
+
+type aclRule struct {
+	User     string `json:"user"`
+	Decision string `json:"decision"`
+}
+
+// WithStorageACL sets the initial access control of stored objects (the
+// same calls as WithExpiration): defaultDecision for everyone ("" leaves
+// fal's default), and rules that map user names to a decision of their
+// own. Decisions are "hide", "forbid" or "allow".
+func WithStorageACL(defaultDecision string, rules map[string]string) RequestOption {
+	return requestOption{"WithStorageACL", callsStoring, func(s *settings) error {
+		acl := &storageACL{Default: defaultDecision}
+		if err := checkDecision("the default", defaultDecision, true); err != nil {
+			return err
 		}
-		for _, r := range acl.Rules {
-			if r.User == "" {
-				return errors.New("fal: WithStorageACL: a rule has no user")
+		for user, d := range rules {
+			if user == "" {
+				return falerr.New("WithStorageACL: a rule has no user")
 			}
+			if err := checkDecision("the rule of "+user, d, false); err != nil {
+				return err
+			}
+			acl.Rules = append(acl.Rules, aclRule{User: user, Decision: d})
 		}
-		a := acl
-		c.upload.acl = &a
+		sort.Slice(acl.Rules, func(i, j int) bool { return acl.Rules[i].User < acl.Rules[j].User })
+		s.upload.acl = acl
 		return nil
-	}
+	}}
 }
 
-func decisions(rules []StorageACLRule) []string {
-	out := make([]string, len(rules))
-	for i, r := range rules {
-		out[i] = r.Decision
-		if r.Decision == "" {
-			out[i] = "?"
+func checkDecision(what, d string, emptyOK bool) error {
+	switch d {
+	case "hide", "forbid", "allow":
+		return nil
+	case "":
+		if emptyOK {
+			return nil
 		}
 	}
-	return out
+	return falerr.New("WithStorageACL: %s is %q; use hide, forbid or allow", what, d)
 }
 
-// WithMultipartUpload tunes multipart uploads: sizes above threshold go in
-// parts of partSize bytes, parallel of them at once. Memory use of an
+// WithMultipartUpload tunes multipart uploads: sizes above threshold
+// (default 100 MiB) go in parts of partSize bytes (default 10 MiB, at
+// least 5 MiB), parallel of them at once (default 4). Memory use of an
 // upload from a plain io.Reader stays near parallel × partSize whatever
-// the file size. Zero values keep the defaults.
+// the file size. Zero values keep the defaults. It applies to uploads and
+// to the file inputs of Run, Submit, Subscribe and Stream.
 func WithMultipartUpload(threshold, partSize int64, parallel int) RequestOption {
-	return func(c *config) error {
+	return requestOption{"WithMultipartUpload", callsStoring, func(s *settings) error {
 		if threshold < 0 || parallel < 0 || (partSize != 0 && partSize < 5<<20) {
-			return fmt.Errorf("fal: WithMultipartUpload: threshold and parallel must not be negative, and parts must be at least 5 MiB (got %d)", partSize)
+			return falerr.New("WithMultipartUpload: threshold and parallel must not be negative, and parts must be at least 5 MiB (got %d)", partSize)
 		}
 		if threshold > 0 {
-			c.upload.threshold = threshold
+			s.upload.threshold = threshold
 		}
 		if partSize > 0 {
-			c.upload.partSize = partSize
+			s.upload.partSize = partSize
 		}
 		if parallel > 0 {
-			c.upload.parallel = parallel
+			s.upload.parallel = parallel
 		}
 		return nil
-	}
+	}}
 }
 
 // WithoutAutoUpload turns off the automatic upload of file inputs
 // (LocalFile, FileBytes, FileReader) in Run, Submit, Subscribe and Stream:
 // encoding such an input then fails.
 func WithoutAutoUpload() RequestOption {
-	return func(c *config) error {
-		c.upload.noAuto = true
+	return requestOption{"WithoutAutoUpload", callsWithInput, func(s *settings) error {
+		s.upload.noAuto = true
 		return nil
-	}
+	}}
 }
 
 // lifecycle returns the JSON of the lifecycle headers, or "" for none.
-func (u *uploadConfig) lifecycle() string {
+func (u *uploadSettings) lifecycle() string {
 	type payload struct {
 		Expiration int64       `json:"expiration_duration_seconds,omitempty"`
-		ACL        *StorageACL `json:"initial_acl,omitempty"`
+		ACL        *storageACL `json:"initial_acl,omitempty"`
 	}
 	var p payload
 	if u.expiresIn > 0 {
@@ -168,23 +183,43 @@ func (u *uploadConfig) lifecycle() string {
 	return string(b)
 }
 
-func (u *uploadConfig) partBytes() int64 {
+func (u *uploadSettings) partBytes() int64 {
 	if u.partSize > 0 {
 		return u.partSize
 	}
-	return DefaultPartSize
+	return defaultPartSize
 }
 
-func (u *uploadConfig) thresholdBytes() int64 {
+func (u *uploadSettings) thresholdBytes() int64 {
 	if u.threshold > 0 {
 		return u.threshold
 	}
-	return DefaultMultipartThreshold
+	return defaultMultipartThreshold
 }
 
-func (u *uploadConfig) concurrency() int {
+func (u *uploadSettings) concurrency() int {
 	if u.parallel > 0 {
 		return u.parallel
 	}
-	return DefaultUploadConcurrency
+	return defaultUploadConcurrency
+}
+
+// uploadHeaders are the headers of a CDN upload or multipart create.
+func uploadHeaders(u *uploadSettings) http.Header {
+	h := storageHeaders(u)
+	if u.fileName != "" {
+		h.Set("X-Fal-File-Name", u.fileName)
+	}
+	return h
+}
+
+// storageHeaders carry the lifecycle of an upload, under both the CDN's
+// name and the REST storage's, as the Python client sends them.
+func storageHeaders(u *uploadSettings) http.Header {
+	h := http.Header{}
+	if lc := u.lifecycle(); lc != "" {
+		h.Set("X-Fal-Object-Lifecycle", lc)
+		h.Set("X-Fal-Object-Lifecycle-Preference", lc)
+	}
+	return h
 }

@@ -121,7 +121,7 @@ func goSubscriber(c *fal.Client, fl *floor, variant string) subscriber {
 	case vFalgo, vFalgoPoll:
 		var opts []fal.RequestOption
 		if variant == vFalgoPoll {
-			opts = append(opts, fal.WithPolling())
+			opts = append(opts, fal.WithPolling(0))
 		}
 		return func(ctx context.Context, input any, onEnqueue func(string), onWaiting func()) (string, error) {
 			first := true

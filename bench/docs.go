@@ -123,6 +123,6 @@ func (rep *report) markdown(kept string) string {
 	fmt.Fprintf(&b, "It needs Go and Node.js %d or newer; it builds `cmd/falgo` and installs the pinned JS client with\n"+
 		"`npm ci` in `bench/js` itself. The Go micro-benchmarks of the hot paths (request building, JSON decoding,\n"+
 		"SSE decoding, msgpack frames, client CPU time and allocations per sync Run) run with\n\n"+
-		"```sh\ngo test -run '^$' -bench '%s' -benchmem . ./internal/sse\n```\n", minNode, microBenchmarks)
+		"```sh\ngo test -run '^$' -bench '%s' -benchmem . ./realtime ./internal/sse\n```\n", minNode, microBenchmarks)
 	return b.String()
 }

@@ -218,13 +218,13 @@ func (h *Handler) credentials(w http.ResponseWriter, r *http.Request, target *ur
 		writeError(w, http.StatusServiceUnavailable, errTypeCredentials,
 			"the fal proxy could not get its fal credentials; see the server log")
 		return creds, false
-	case creds.IsZero() || creds.Scheme == "":
+	case creds.Token == "" || creds.Scheme == "":
 		h.log.LogAttrs(ctx, slog.LevelError, "falproxy: the credentials provider returned empty credentials; refusing to forward",
 			slog.String("target", redactedTarget(target)))
 		writeError(w, http.StatusInternalServerError, errTypeNoCredentials,
 			"the fal proxy has no fal credentials (its provider returned an empty key); see the server log")
 		return creds, false
-	case !validHeaderValue(creds.HeaderValue()):
+	case !validHeaderValue(creds.Scheme + " " + creds.Token):
 		h.log.LogAttrs(ctx, slog.LevelError, "falproxy: the credentials contain control characters; refusing to forward",
 			slog.String("target", redactedTarget(target)))
 		writeError(w, http.StatusInternalServerError, errTypeNoCredentials,
@@ -274,7 +274,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, target *url.UR
 		out.ContentLength = r.ContentLength // -1: streamed chunked, as it arrives
 	}
 	out.Header = requestHeaders(r.Header)
-	out.Header.Set("Authorization", creds.HeaderValue())
+	out.Header.Set("Authorization", creds.Scheme+" "+creds.Token)
 
 	resp, err := h.transport.RoundTrip(out)
 	if err != nil {

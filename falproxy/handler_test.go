@@ -181,7 +181,9 @@ func TestMissingCredentials(t *testing.T) {
 		{"provider returns empty", fal.CredentialsProviderFunc(func(context.Context) (fal.Credentials, error) {
 			return fal.Credentials{}, nil
 		}), 500},
-		{"provider returns a header-breaking key", fal.StaticCredentials{Scheme: "Key", Token: "abc\r\nX-Evil: 1"}, 500},
+		{"provider returns a header-breaking key", fal.CredentialsProviderFunc(func(context.Context) (fal.Credentials, error) {
+			return fal.Credentials{Scheme: "Key", Token: "abc\r\nX-Evil: 1"}, nil
+		}), 500},
 		{"provider fails", fal.CredentialsProviderFunc(func(context.Context) (fal.Credentials, error) {
 			return fal.Credentials{}, errors.New("vault unreachable")
 		}), 503},

@@ -1,6 +1,7 @@
 package falproxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,7 +60,8 @@ func WithKey(key string) Option {
 		if !validHeaderValue(key) || strings.ContainsAny(key, " \t") {
 			return errors.New("WithKey: the key contains spaces or control characters; copy it again from the fal dashboard")
 		}
-		s.creds = fal.StaticCredentials{Scheme: "Key", Token: key}
+		cr := fal.Credentials{Scheme: "Key", Token: key}
+		s.creds = fal.CredentialsProviderFunc(func(context.Context) (fal.Credentials, error) { return cr, nil })
 		return nil
 	}
 }

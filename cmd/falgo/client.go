@@ -19,7 +19,7 @@ const userAgent = "falgo-cli/" + fal.Version + " (go)"
 // starts a faltest server with the demo apps on a free loopback port; the
 // server lives as long as the command.
 func (c *cli) newClient() (*fal.Client, func(), error) {
-	opts := []fal.Option{fal.WithUserAgent(userAgent)}
+	opts := []fal.Option{fal.WithHeader("User-Agent", userAgent)}
 	if c.g.verbose {
 		// The console keeps log lines apart from the status line. The
 		// client never logs credentials, only methods, URLs and statuses.
@@ -80,24 +80,25 @@ var demoApps = []string{
 }
 
 // handle checks an app id and a request id given on the command line and
-// returns a handle for them, with the release function of its client.
-func (c *cli) handle(app, id string) (*fal.RequestHandle, func(), error) {
+// returns a handle for them, with its client and the client's release
+// function.
+func (c *cli) handle(app, id string) (*fal.RequestHandle, *fal.Client, func(), error) {
 	if err := checkApp(app); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := checkRequestID(id); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cl, release, err := c.newClient()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	h, err := cl.Handle(app, id)
 	if err != nil {
 		release()
-		return nil, nil, usageErrorf("%s", oneLine(err.Error()))
+		return nil, nil, nil, usageErrorf("%s", oneLine(err.Error()))
 	}
-	return h, release, nil
+	return h, cl, release, nil
 }
 
 // call is what every command that sends an input needs: the input, a

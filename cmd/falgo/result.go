@@ -37,7 +37,7 @@ to reattach to a request after "falgo submit", a --timeout, or Ctrl-C.
 
 // result is `falgo result`.
 func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error {
-	h, release, err := c.handle(app, id)
+	h, cl, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
@@ -50,5 +50,5 @@ func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error
 	if err != nil {
 		return c.waitError(wctx, app, id, c.notFound(err, app, id))
 	}
-	return c.printResult(ctx, app, res, o.save)
+	return c.printResult(ctx, cl, app, res, o.save)
 }

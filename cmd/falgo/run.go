@@ -103,7 +103,7 @@ func (c *cli) runApp(ctx context.Context, app string, o runOptions) error {
 			return c.waitError(wctx, app, h.RequestID, err)
 		}
 	}
-	return c.printResult(ctx, app, res, o.save)
+	return c.printResult(ctx, cl, app, res, o.save)
 }
 
 // submitGrace bounds a submit that was under way when the command was
@@ -145,14 +145,14 @@ func (c *cli) follow(ctx context.Context, h *fal.RequestHandle, p *progress) (*f
 
 // printResult prints a result's JSON on stdout and, with --save, downloads
 // its files.
-func (c *cli) printResult(ctx context.Context, app string, res *fal.Result, save string) error {
+func (c *cli) printResult(ctx context.Context, cl *fal.Client, app string, res *fal.Result, save string) error {
 	if err := c.con.writeJSON(res.Data, c.g.json); err != nil {
 		return err
 	}
 	if save == "" {
 		return nil
 	}
-	_, err := c.saveOutputs(ctx, save, app, res.RequestID, res.Data)
+	_, err := c.saveOutputs(ctx, cl, save, app, res.RequestID, res.Data)
 	return err
 }
 

@@ -24,7 +24,7 @@ import (
 // "<app>-<request id prefix>[-<n>].<ext>" with the extension from the
 // content type (else the URL). A file is never overwritten: a name that
 // is taken gets "-2", "-3", ... before the extension.
-func (c *cli) saveOutputs(ctx context.Context, dir, app, requestID string, data json.RawMessage) ([]string, error) {
+func (c *cli) saveOutputs(ctx context.Context, cl *fal.Client, dir, app, requestID string, data json.RawMessage) ([]string, error) {
 	files := fal.FindFiles(data)
 	if len(files) == 0 {
 		c.con.errorf("falgo: --save: the output holds no files")
@@ -40,7 +40,7 @@ func (c *cli) saveOutputs(ctx context.Context, dir, app, requestID string, data 
 		if err != nil {
 			return paths, fmt.Errorf("--save: %w", err)
 		}
-		err = f.Download(ctx, out)
+		err = cl.Download(ctx, f, out)
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}

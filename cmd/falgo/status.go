@@ -88,7 +88,7 @@ func viewStatus(id string, st fal.Status) statusView {
 
 // status is `falgo status`.
 func (c *cli) status(ctx context.Context, app, id string, o statusOptions) error {
-	h, release, err := c.handle(app, id)
+	h, _, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}

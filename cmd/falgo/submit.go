@@ -25,7 +25,7 @@ func newSubmitCmd(c *cli) *cobra.Command {
 		Long: `Queue a request for an app and print its request id on stdout, without
 waiting for it. Follow it with "falgo status APP ID --watch", fetch its output
 with "falgo result APP ID", stop it with "falgo cancel APP ID". With --json,
-stdout gets {"request_id", "app", "status_url", "response_url", "cancel_url"}.
+stdout gets {"request_id", "app"}.
 
 ` + inputHelp,
 		Example: `  id=$(falgo submit fal-ai/flux/dev -i prompt="a red fox")
@@ -81,10 +81,7 @@ func (c *cli) submitApp(ctx context.Context, app string, o submitOptions) error 
 		return c.waitError(wctx, app, h.RequestID, wctx.Err())
 	}
 	if c.g.json {
-		b, err := marshalJSON(map[string]string{
-			"request_id": h.RequestID, "app": app,
-			"status_url": h.StatusURL, "response_url": h.ResponseURL, "cancel_url": h.CancelURL,
-		})
+		b, err := marshalJSON(map[string]string{"request_id": h.RequestID, "app": app})
 		if err != nil {
 			return err
 		}

@@ -65,3 +65,71 @@ func TestSleepStopsOnCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRetryAfterNeverOverflows(t *testing.T) {
+	now := time.Now()
+	for _, h := range []http.Header{
+		{"Retry-After": {"99999999999"}},
+		{"Retry-After": {"1e12"}},
+		{"Retry-After": {"Inf"}},
+		{"Retry-After-Ms": {"Inf"}},
+		{"Retry-After-Ms": {"1e300"}},
+	} {
+		d, ok := RetryAfter(h, now)
+		if !ok || d < 24*time.Hour {
+			t.Errorf("RetryAfter(%v) = %v, %v; want a huge positive wait", h, d, ok)
+		}
+		dec := Policy{MaxAttempts: 5}.Next(Failure{Status: http.StatusTooManyRequests, Header: h}, Idempotent, 1, now, time.Time{}, false)
+		if dec.Retry || !dec.TooLong || dec.RetryAfter != d {
+			t.Errorf("Next with %v = %+v; want no retry, TooLong, RetryAfter %v", h, dec, d)
+		}
+	}
+	for _, h := range []http.Header{{"Retry-After": {"NaN"}}, {"Retry-After-Ms": {"NaN"}}, {"Retry-After": {"-Inf"}}} {
+		if d, ok := RetryAfter(h, now); ok {
+			t.Errorf("RetryAfter(%v) = %v, true; want invalid", h, d)
+		}
+	}
+}
+
+func TestNextFollowsFalRules(t *testing.T) {
+	now := time.Now()
+	ingress := http.Header{}
+	fal := http.Header{"X-Fal-Request-Id": {"r1"}}
+	p := Policy{MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}
+	for _, tc := range []struct {
+		name  string
+		f     Failure
+		class Class
+		want  bool
+	}{
+		{"429 submit", Failure{Status: 429, Header: fal}, Once, true},
+		{"503 ingress submit", Failure{Status: 503, Header: ingress}, Once, true},
+		{"503 from fal submit", Failure{Status: 503, Header: fal}, Once, false},
+		{"502 ingress submit", Failure{Status: 502, Header: ingress}, Once, false},
+		{"502 ingress read", Failure{Status: 502, Header: ingress}, Idempotent, true},
+		{"409 read", Failure{Status: 409, Header: fal}, Idempotent, true},
+		{"409 submit", Failure{Status: 409, Header: fal}, Once, false},
+		{"user start timeout", Failure{Status: 504, Header: http.Header{"X-Fal-Request-Timeout-Type": {"user"}}}, Idempotent, false},
+		{"500", Failure{Status: 500, Header: fal}, Idempotent, false},
+		{"attempt timeout read", Failure{AttemptTimeout: true}, Idempotent, true},
+		{"attempt timeout submit", Failure{AttemptTimeout: true}, Once, false},
+		{"reset read", Failure{Err: errors.New("connection reset")}, Idempotent, true},
+		{"reset submit", Failure{Err: errors.New("connection reset")}, Once, false},
+		{"cancelled", Failure{Err: context.Canceled}, Idempotent, false},
+	} {
+		if got := p.Next(tc.f, tc.class, 1, now, time.Time{}, false).Retry; got != tc.want {
+			t.Errorf("%s: retry = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if p.Next(Failure{Status: 429}, Idempotent, 3, now, time.Time{}, false).Retry {
+		t.Error("retried past MaxAttempts")
+	}
+	slow := Policy{MaxAttempts: 3, BaseDelay: time.Hour, MaxDelay: time.Hour}
+	if slow.Next(Failure{Status: 429}, Idempotent, 1, now, now.Add(time.Second), true).Retry {
+		t.Error("retried although the wait ends after the deadline")
+	}
+	d := Policy{MaxAttempts: 3, MaxRetryAfter: 2 * time.Second}.Next(Failure{Status: 429, Header: http.Header{"Retry-After": {"3"}}}, Idempotent, 1, now, time.Time{}, false)
+	if d.Retry || !d.TooLong || d.RetryAfter != 3*time.Second {
+		t.Errorf("Retry-After beyond MaxRetryAfter: %+v", d)
+	}
+}

@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Stream is a 2xx answer whose body is read as it arrives (server-sent
+// events, a download). Close it when done.
+type Stream struct {
+	Status    int
+	Header    http.Header
+	RequestID string
+	Secrets   []string // the request's credentials, to scrub from what the body says
+
+	body   io.ReadCloser
+	cancel context.CancelCauseFunc
+	idle   time.Duration
+	timer  *time.Timer
+
+	mu       sync.Mutex
+	timedOut bool
+}
+
+// errIdle marks a stream cut because it stayed silent too long.
+var errIdle = errors.New("the stream stayed silent too long")
+
+// Open sends req and returns its answer once the headers have arrived. The
+// per-attempt timeout bounds only that wait; the body may stream for as
+// long as ctx allows, with idle (if > 0) cutting a stream that stays
+// silent that long. Attempts are retried (per the policy and req.Class)
+// only before an answer arrived; a non-2xx answer is read (bounded) and
+// returned as the Config's HTTP error.
+func (c *Config) Open(ctx context.Context, req *Request, idle time.Duration) (*Stream, error) {
+	var s *Stream
+	err := c.loop(ctx, req, func(auth Auth, n int) error {
+		var err error
+		s, err = c.open(ctx, req, auth, n, idle)
+		return err
+	})
+	return s, err
+}
+
+func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle time.Duration) (*Stream, error) {
+	sctx, cancel := context.WithCancelCause(ctx)
+	hr, err := c.newHTTPRequest(sctx, req, auth)
+	if err != nil {
+		cancel(nil)
+		return nil, &permanent{err}
+	}
+	var headerTimer *time.Timer
+	if c.Timeout > 0 && !req.NoTimeout {
+		headerTimer = time.AfterFunc(c.Timeout, func() { cancel(attemptTimeout) })
+	}
+	start := time.Now()
+	res, err := c.Client().Do(hr)
+	if headerTimer != nil {
+		headerTimer.Stop()
+	}
+	if err != nil {
+		cancel(nil)
+		if errors.Is(context.Cause(sctx), attemptTimeout) && ctx.Err() == nil {
+			return nil, attemptTimeout
+		}
+		return nil, c.transportError(sctx, req, auth, err)
+	}
+	rid := res.Header.Get("X-Fal-Request-Id")
+	c.Debug(ctx, "fal: http stream", slog.String("method", req.Method), slog.String("url", RedactURL(req.URL)), slog.Int("attempt", n),
+		slog.Int("status", res.StatusCode), slog.String("request_id", rid), slog.Duration("took", time.Since(start)))
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		err := c.statusError(req, res, auth)
+		res.Body.Close()
+		cancel(nil)
+		return nil, err
+	}
+	s := &Stream{Status: res.StatusCode, Header: res.Header, RequestID: rid, Secrets: auth.Secrets, body: res.Body, cancel: cancel, idle: idle}
+	if idle > 0 {
+		s.timer = time.AfterFunc(idle, func() {
+			s.mu.Lock()
+			s.timedOut = true
+			s.mu.Unlock()
+			cancel(errIdle)
+		})
+	}
+	return s, nil
+}
+
+// Read reads the body; data resets the idle timer.
+func (s *Stream) Read(p []byte) (int, error) {
+	n, err := s.body.Read(p)
+	if n > 0 && s.timer != nil {
+		s.timer.Reset(s.idle)
+	}
+	return n, err
+}
+
+// TimedOut reports whether the idle timer cut the stream.
+func (s *Stream) TimedOut() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.timedOut
+}
+
+// Close releases the connection.
+func (s *Stream) Close() error {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.cancel(nil)
+	return s.body.Close()
+}
