@@ -84,6 +84,11 @@ type settings struct {
 	streamIdle time.Duration // WithStreamIdleTimeout
 
 	upload uploadSettings
+
+	// Set by tests only: the idle bound of the status stream (0 for
+	// statusStreamIdle) and of the cancel after a timed-out Subscribe (0
+	// for cancelGrace).
+	statusIdle, cancelGrace time.Duration
 }
 
 // call is the configuration of one call: the engine settings (the

@@ -121,7 +121,7 @@ func TestKeyNeverLeaks(t *testing.T) {
 		}
 	}
 	srv := newScripted(t, echo(400), echo(422), htmlReply(503), echo(200))
-	var logs bytes.Buffer
+	var logs syncBuffer // background work (the cancel after a timeout) logs too
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := srv.client(t, fal.WithLogger(logger), fal.WithMaxRetries(0))
 
@@ -192,7 +192,7 @@ func TestKeyHygieneEveryPublicPath(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	var logs bytes.Buffer
+	var logs syncBuffer // background work (the cancel after a timeout) logs too
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := fal.NewClient(fal.WithLogger(logger), fal.WithRetryPolicy(fal.RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Millisecond}))
 	if err != nil {

@@ -64,7 +64,10 @@ const (
 // waiting without cancelling the refresh for the others. The file is read
 // and written under an advisory lock on <home>/.portalock where the
 // platform has one (shared with the fal CLI); the lock is not held during
-// the network call. The zero value is ready to use.
+// the network call. The file must be a regular file that group and others
+// have no permission on, like the key file (see readCredentialFile);
+// anything else is an invalid source, found without waiting. The zero
+// value is ready to use.
 type cliToken struct {
 	home     string           // the fal home directory; "" for $FAL_HOME_DIR, else ~/.fal
 	tokenURL string           // "" for $FAL_AUTH_TOKEN_URL, else the default
@@ -142,8 +145,14 @@ func (p *cliToken) retrieve(ctx context.Context) (Credentials, CredentialSource,
 		f = &cliFlight{done: make(chan struct{})}
 		st.flight = f
 		// The load runs on its own so that this caller leaving does not
-		// cancel it for the callers waiting on it; it is bounded by the
-		// lock and refresh timeouts.
+		// cancel it for the callers waiting on it (cancelling a refresh
+		// the token endpoint may already have answered could lose a
+		// rotated refresh token). It is bounded without a context: file
+		// reads never block (readCredentialFile), each lock wait ends
+		// within lockTimeout and the refresh within refreshTimeout, so it
+		// ends within 2*lockTimeout+refreshTimeout at worst, and at once
+		// when a file is refused; the lock is released on every path.
+		// Callers stop waiting when their own context ends.
 		go p.fly(context.WithoutCancel(ctx), st, f)
 	}
 	p.mu.Unlock()
@@ -179,7 +188,7 @@ func (p *cliToken) load(ctx context.Context, st *cliState) (Credentials, Credent
 		src.State, src.Detail = SourceNotSet, "no login token at "+path
 		return Credentials{}, src, time.Time{}
 	case err != nil:
-		src.Detail = fmt.Sprintf("cannot read the login token: %v", err)
+		src.Detail = tokenReadDetail(err)
 		return Credentials{}, src, time.Time{}
 	case refresh == "":
 		src.State, src.Detail = SourceNotSet, path+" holds no refresh token"
@@ -254,7 +263,7 @@ func (p *cliToken) inspect(ctx context.Context) CredentialSource {
 		src.State, src.Detail = SourceNotSet, "no login token at "+path
 		return src
 	case err != nil:
-		src.Detail = fmt.Sprintf("cannot read the login token: %v", err)
+		src.Detail = tokenReadDetail(err)
 		return src
 	case refresh == "":
 		src.State, src.Detail = SourceNotSet, path+" holds no refresh token"
@@ -273,6 +282,15 @@ func (p *cliToken) inspect(ctx context.Context) CredentialSource {
 	src.State = SourceFound
 	src.Detail = fmt.Sprintf("login token from %s; the access token is missing or expiring and will be refreshed at %s when first used", path, tokenURL)
 	return src
+}
+
+// tokenReadDetail is the source detail for an error of readTokenFile.
+func tokenReadDetail(err error) string {
+	var r *credFileRefusal
+	if errors.As(err, &r) {
+		return r.Error()
+	}
+	return fmt.Sprintf("cannot read the login token: %v", err)
 }
 
 // homeDir is the home set, else $FAL_HOME_DIR, else ~/.fal.
@@ -427,7 +445,10 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // readTokenFile returns the first two non-blank lines of dir/auth0_token,
-// trimmed, under the lock. A missing directory or file is os.ErrNotExist.
+// trimmed, under the lock. A missing directory or file is os.ErrNotExist;
+// a file that is not regular, is accessible by group or others or is
+// larger than maxTokenResponse is a *credFileRefusal (see
+// readCredentialFile: nothing here waits but the bounded lock wait).
 func readTokenFile(ctx context.Context, dir string) (refresh, access string, err error) {
 	if _, err := os.Stat(dir); err != nil {
 		return "", "", err
@@ -437,12 +458,7 @@ func readTokenFile(ctx context.Context, dir string) (refresh, access string, err
 		return "", "", err
 	}
 	defer unlock()
-	f, err := os.Open(filepath.Join(dir, tokenFileName))
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTokenResponse))
+	data, err := readCredentialFile(tokenFileKind, filepath.Join(dir, tokenFileName))
 	if err != nil {
 		return "", "", err
 	}

@@ -3,6 +3,7 @@ package fal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -40,7 +41,7 @@ func TestCLITokenRefreshRewritesFile(t *testing.T) {
 			fresh := credJWT(t, clk.now().Add(time.Hour), "fresh")
 			srv := newCredTokenServer(t, func(w http.ResponseWriter, n int) { credTokenReply(w, fresh, tc.rotate) })
 			credWriteToken(t, home, tc.file(t, clk.now()))
-			if err := os.Chmod(filepath.Join(home, tokenFileName), 0o644); err != nil {
+			if err := os.Chmod(filepath.Join(home, tokenFileName), 0o400); err != nil {
 				t.Fatal(err)
 			}
 			p := &cliToken{clock: clk.now}
@@ -373,7 +374,11 @@ func TestCLITokenFileStates(t *testing.T) {
 				t.Fatal(err)
 			}
 			return &cliToken{}
-		}, SourceInvalid, "cannot read the login token"},
+		}, SourceInvalid, "auth0_token is a directory, not a regular file; it should be the regular file `fal auth login` writes: remove it and run `fal auth login` again"},
+		{"token file too large", func(t *testing.T, home string) *cliToken {
+			credWriteToken(t, home, credTestRefresh+"\n"+strings.Repeat("x", maxTokenResponse))
+			return &cliToken{tokenURL: "http://auth.example.com/oauth/token"} // never reached
+		}, SourceInvalid, "auth0_token is larger than 1048576 bytes; it should hold a fal CLI login token"},
 		{"plain http token URL", func(t *testing.T, home string) *cliToken {
 			credWriteToken(t, home, credTestRefresh)
 			return &cliToken{tokenURL: "http://auth.example.com/oauth/token"}
@@ -395,6 +400,53 @@ func TestCLITokenFileStates(t *testing.T) {
 			}
 			if s := me.Sources[0]; s.State != tc.state || !strings.Contains(s.Detail, tc.contain) {
 				t.Errorf("source = %v, want %v containing %q", s, tc.state, tc.contain)
+			}
+		})
+	}
+}
+
+// TestCLITokenFilePermissions: the login file follows the key file's rule,
+// refused when group or others have any permission on it, with the chmod
+// that fixes it (the path quoted for the shell), by Credentials and by
+// InspectCredentials alike; owner-only modes are accepted.
+func TestCLITokenFilePermissions(t *testing.T) {
+	if !unixPerms {
+		t.Skip("no Unix permission bits here")
+	}
+	for _, mode := range []os.FileMode{0o666, 0o644, 0o640, 0o604, 0o620, 0o602, 0o610, 0o600, 0o400} {
+		t.Run(fmt.Sprintf("%04o", mode), func(t *testing.T) {
+			credClearEnv(t)
+			home := filepath.Join(t.TempDir(), "my fal")
+			if err := os.Mkdir(home, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("FAL_HOME_DIR", home)
+			jwt := credJWT(t, time.Now().Add(time.Hour), "x")
+			credWriteToken(t, home, credTestRefresh+"\n"+jwt)
+			path := filepath.Join(home, tokenFileName)
+			if err := os.Chmod(path, mode); err != nil {
+				t.Fatal(err)
+			}
+			c, err := (&cliToken{}).Credentials(context.Background())
+			cli := InspectCredentials(context.Background()).Sources[3]
+			if mode&0o077 == 0 {
+				if err != nil || c.Token != jwt || cli.State != SourceFound {
+					t.Errorf("owner-only file: %v, %v; inspect %v", c, err, cli)
+				}
+				return
+			}
+			var me *MissingCredentialsError
+			if !errors.As(err, &me) {
+				t.Fatalf("err = %v, want *MissingCredentialsError", err)
+			}
+			want := fmt.Sprintf("%s is accessible by group or others (mode %04o); refusing to use a fal CLI login token others can read or change: run chmod 600 '%s'", path, mode, path)
+			for _, s := range []CredentialSource{me.Sources[0], cli} {
+				if s.State != SourceInvalid || !strings.Contains(s.Detail, want) {
+					t.Errorf("source = %v, want invalid containing %q", s, want)
+				}
+			}
+			if msg := err.Error(); strings.Contains(msg, credTestRefresh) || strings.Contains(msg, jwt) {
+				t.Errorf("message shows a token:\n%s", msg)
 			}
 		})
 	}

@@ -21,7 +21,9 @@ func TestKeyFileRefused(t *testing.T) {
 		{"group readable", func(t *testing.T) string { return credKeyFile(t, credTestKey, 0o640) }, "accessible by group or others (mode 0640)", true},
 		{"world readable", func(t *testing.T) string { return credKeyFile(t, credTestKey, 0o604) }, "run chmod 600", true},
 		{"missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "absent.key") }, "cannot read the key file", false},
-		{"a directory", func(t *testing.T) string { return t.TempDir() }, "is not a regular file", false},
+		{"world writable", func(t *testing.T) string { return credKeyFile(t, credTestKey, 0o666) }, "accessible by group or others (mode 0666)", true},
+		{"0644", func(t *testing.T) string { return credKeyFile(t, credTestKey, 0o644) }, "refusing to use an API key others can read or change: run chmod 600 /", true},
+		{"a directory", func(t *testing.T) string { return t.TempDir() }, "is a directory, not a regular file; FAL_KEY_FILE must name a regular file", false},
 		{"empty", func(t *testing.T) string { return credKeyFile(t, " \n\t\n", 0o600) }, "is empty", false},
 		{"two lines", func(t *testing.T) string { return credKeyFile(t, credTestKey+"\nsecond", 0o600) }, "more than one line", false},
 		{"too large", func(t *testing.T) string {

@@ -13,23 +13,34 @@ import (
 
 // lockFile takes an exclusive advisory lock (flock) on path, creating the
 // file if needed, and returns the function that releases it. It waits at
-// most lockTimeout for another process (the fal CLI, or another falgo
-// program) to release the lock. Locking is best effort: where the file
-// cannot be created or the file system does not support flock, it goes on
-// without a lock, as the Python client does without portalocker.
+// most lockTimeout, and no longer than ctx, for another process (the fal
+// CLI, or another falgo program) to release the lock; nothing else in it
+// waits: the open does not block (O_NONBLOCK), even if path is a named
+// pipe. Locking is best effort: where the file cannot be created, is not a
+// regular file, or the file system does not support flock, it goes on
+// without a lock, as the Python client does without portalocker. Every
+// path that does not return unlock closes the file, so no lock outlives a
+// failed call.
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0o600)
 	if err != nil {
 		return func() {}, nil
 	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		_ = f.Close()
+		return func() {}, nil
+	}
+	fd := int(f.Fd())
 	release := func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = syscall.Flock(fd, syscall.LOCK_UN)
 		_ = f.Close()
 	}
 	deadline := time.NewTimer(lockTimeout)
 	defer deadline.Stop()
+	poll := time.NewTimer(lockPollInterval)
+	defer poll.Stop()
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
 		switch {
 		case err == nil:
 			return release, nil
@@ -46,7 +57,8 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		case <-deadline.C:
 			_ = f.Close()
 			return nil, fmt.Errorf("the lock %s has been held by another process for over %v; if no fal program is running, delete it", path, lockTimeout)
-		case <-time.After(lockPollInterval):
+		case <-poll.C:
+			poll.Reset(lockPollInterval)
 		}
 	}
 }

@@ -61,21 +61,37 @@
 //  2. FAL_KEY_ID and FAL_KEY_SECRET: sent as "Key <id>:<secret>". If only one of
 //     the two is set, that is reported in the error rather than silently ignored.
 //  3. FAL_KEY_FILE: the path of a file holding the key (surrounding whitespace is
-//     trimmed; a leading ~ is expanded). On Unix-like systems the file must not be
-//     accessible by group or others (chmod 600), or it is refused.
+//     trimmed; a leading ~ is expanded; at most 64 KiB).
 //  4. The fal CLI login (`fal auth login`): the file auth0_token in $FAL_HOME_DIR
 //     (default ~/.fal), sent as "Bearer <access token>". Unlike the Python client,
 //     falgo refreshes the access token whenever it comes within five minutes of
 //     expiry, so a long-lived client keeps working; the refreshed token is written
-//     back to the file (mode 0600) under the same lock the fal CLI uses. The token
-//     endpoint can be changed with FAL_AUTH_TOKEN_URL, a falgo extension (https
-//     only, except for loopback addresses).
+//     back to the file (mode 0600) under the same lock the fal CLI uses
+//     ($FAL_HOME_DIR/.portalock: a call waits for it no longer than its context,
+//     and falgo gives up on a lock held for over 20 s). The token endpoint can be
+//     changed with FAL_AUTH_TOKEN_URL, a falgo extension (https only, except for
+//     loopback addresses).
 //  5. Google Colab: detection only, see below.
+//
+// The key file and auth0_token follow one rule. Each must be a regular file (a
+// symbolic link to one is fine): a named pipe, a device, a socket or a directory
+// is refused, and never opened in a way that could wait, so a credential file
+// cannot hold a call past its deadline. On systems with Unix permissions, a file
+// that group or others have any permission on (mode & 077) is refused too, with
+// the chmod 600 command that fixes it: either file is a long-lived secret (the
+// key, or a refresh token worth your login), so a file others can read has leaked
+// it and one they can change lets them choose whose account your requests use; ssh
+// refuses private keys for the same reason. The Python client reads auth0_token
+// whatever its mode, and the fal CLI writes it with Python's default mode (0666
+// less the umask, usually 0644, in a ~/.fal others can enter), so after `fal auth
+// login` run `chmod 600 ~/.fal/auth0_token` once; it then stays private, since the
+// fal CLI rewrites the file in place and falgo always writes it with mode 0600.
 //
 // FAL_FORCE_AUTH_BY_USER=1 skips every API-key source: only the fal CLI login is
 // used. Empty variables count as unset. A key source that is set but unusable (a
-// malformed FAL_KEY, a key file that is too open, unreadable or empty) stops the
-// lookup with an error instead of falling through to a different identity.
+// malformed FAL_KEY, a key file that is too open, not a regular file, unreadable or
+// empty) stops the lookup with an error instead of falling through to a different
+// identity; an unusable auth0_token is reported as invalid, with what to do.
 //
 // The source found first is kept for the life of the client; a failed lookup is
 // not, so setting FAL_KEY later works without rebuilding the client. When nothing
@@ -147,15 +163,17 @@
 //
 // Waiting uses fal's status stream (GET …/status/stream, server-sent
 // events) and falls back to polling every 250 ms when the stream is
-// unavailable or drops more than twice; WithPolling polls from the start,
-// at the interval it is given. Status is a sealed type (Queued, InProgress, Completed);
-// with WithLogs(true) each status carries the log entries not delivered
-// before, so no entry appears twice, even across reconnects; without
-// WithLogs no log entry is kept. A request that completes with an error
-// gives *RequestError. A context deadline (or
+// unavailable or goes 60 s without an event more than twice; WithPolling
+// polls from the start, at the interval it is given. Status is a sealed
+// type (Queued, InProgress, Completed); with WithLogs(true) each status
+// carries the log entries not delivered before, so no entry appears twice,
+// even across reconnects; without WithLogs no log entry is kept, and with
+// it a *RequestError keeps the newest 10,000 (Limits.Logs). A request that
+// completes with an error gives *RequestError. A context deadline (or
 // WithClientTimeout) bounds the whole wait; when it runs out after the
-// submit, Subscribe cancels the request on the server and returns
-// *TimeoutError with the request id. Nothing polls after Subscribe returns.
+// submit, Subscribe returns *TimeoutError with the request id at once and
+// cancels the request on the server in the background (for at most 5 s).
+// Nothing polls after Subscribe returns.
 //
 // The status and response URLs a submit answers with are used only when
 // they lie under the client's queue host; otherwise falgo builds them from
@@ -226,6 +244,19 @@
 // request with a body (run, submit, uploads) is never redirected, a request
 // to the client's hosts only within them, and any redirect that leaves the
 // client's hosts loses its Authorization and Referer (which may carry a
-// webhook URL); https never redirects to http. Every response body is read
-// up to a limit (256 MiB), an error body up to 8 KiB.
+// webhook URL); https never redirects to http.
+//
+// # Limits
+//
+// Nothing a server sends can exhaust memory or hold a call forever: a
+// response body is read up to Limits.Body (256 MiB), an error body up to
+// 8 KiB, an event of a stream (and each of its lines) and a realtime frame
+// up to Limits.Event (64 MiB), and the log entries kept while following a
+// request up to Limits.Logs; a Content-Length is never trusted to size a
+// buffer. An answer beyond a limit is an error naming the limit
+// (errors.Is(err, ErrTooLarge)); WithLimits raises them. Every wait ends at
+// the context's deadline, and the idle timeouts of streams
+// (WithStreamIdleTimeout, and 60 s for the status stream) count time
+// without a complete event, so a server trickling bytes cannot keep a call
+// alive.
 package fal

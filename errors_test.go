@@ -1,7 +1,6 @@
 package fal_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -209,7 +208,7 @@ func TestServerTextInErrorsIsScrubbedAndOneLine(t *testing.T) {
 	})
 	t.Run("status stream error event", func(t *testing.T) {
 		t.Parallel()
-		var logs bytes.Buffer
+		var logs syncBuffer
 		srv := newScripted(t, jsonReply(200, `{"request_id":"r1"}`), func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/status/stream") {
 				w.Header().Set("Content-Type", "text/event-stream")
@@ -229,6 +228,41 @@ func TestServerTextInErrorsIsScrubbedAndOneLine(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the key reached the debug log:\n%s", logs.String())
 		}
+	})
+	t.Run("a failed request's error and logs", func(t *testing.T) {
+		t.Parallel()
+		srv := newScripted(t, jsonReply(200, `{"request_id":"r1"}`), func(w http.ResponseWriter, r *http.Request) {
+			a := r.Header.Get("Authorization")
+			switch {
+			case strings.HasSuffix(r.URL.Path, "/status"):
+				fmt.Fprintf(w, `{"status":"COMPLETED","error":%q,"error_type":%q,"logs":[{"message":%q,"level":"INFO","source":"USER","timestamp":"2026-01-01T00:00:00Z"}]}`,
+					"boom "+a, "t "+a, "log "+a)
+			default:
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		})
+		var logs []string
+		_, err := srv.client(t).Subscribe(bg(t), "fal-ai/x", nil, fal.WithPolling(time.Millisecond), fal.WithLogs(true),
+			fal.OnQueueUpdate(func(st fal.Status) {
+				if c, ok := st.(fal.Completed); ok {
+					for _, l := range c.Logs {
+						logs = append(logs, l.Message)
+					}
+				}
+			}))
+		var re *fal.RequestError
+		if !errors.As(err, &re) || len(re.Logs) != 1 || len(logs) != 1 {
+			t.Fatalf("err = %v with %d logs, %d seen; want a *RequestError with the log", err, len(re.Logs), len(logs))
+		}
+		check(t, "a failed request", err, re.Message+re.ErrorType+re.Logs[0].Message+logs[0])
+	})
+	t.Run("a request id that holds the key", func(t *testing.T) {
+		t.Parallel()
+		srv := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"request_id":%q}`, strings.TrimPrefix(r.Header.Get("Authorization"), "Key "))
+		})
+		_, err := srv.client(t).Submit(bg(t), "fal-ai/x", nil)
+		check(t, "a request id that holds the key", err, "")
 	})
 }
 

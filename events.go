@@ -1,9 +1,11 @@
 package fal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"iter"
 	"log/slog"
@@ -17,8 +19,8 @@ import (
 	"github.com/falgo/fal/internal/sse"
 )
 
-// statusStreamIdle is how long the status stream may stay silent before it
-// is treated as dropped; fal sends a comment every 15 s.
+// statusStreamIdle is how long the status stream may go without an event
+// before it is treated as dropped (and reopened, then replaced by polling).
 const statusStreamIdle = 60 * time.Second
 
 // streamReconnects is how many times a dropped status stream is reopened
@@ -103,6 +105,9 @@ func (h *RequestHandle) events(ctx context.Context, cl *call) iter.Seq2[Status, 
 
 // isFinal reports errors that another try of the stream will not cure.
 func isFinal(err error) bool {
+	if errors.Is(err, ErrTooLarge) {
+		return true
+	}
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return !retry.StatusRetryable(he.StatusCode, he.Header, retry.Idempotent)
@@ -118,7 +123,7 @@ func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, 
 	st, err := cl.eng.Open(ctx, &engine.Request{
 		Op: "status stream of " + h.describe(), Method: http.MethodGet, URL: u, Accept: "text/event-stream",
 		Header: noStore, Class: retry.Idempotent,
-	}, statusStreamIdle)
+	}, cmp.Or(cl.s.statusIdle, statusStreamIdle))
 	if err != nil {
 		var he *HTTPError
 		if errors.As(err, &he) {
@@ -135,18 +140,22 @@ func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, 
 	if ct := st.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
 		return false, errStreamUnavailable
 	}
-	dec := sse.NewDecoder(st)
+	dec := sse.NewLimitedDecoder(st, int(cl.eng.EventLimit()))
 	for {
 		ev, err := dec.Next()
 		if err != nil {
 			if err == io.EOF {
 				return false, errors.New("status stream ended before the request completed")
 			}
+			if errors.Is(err, sse.ErrTooLarge) {
+				return false, &engine.LimitError{Op: "status stream of " + h.describe(), What: "an event", Field: "Event", Limit: cl.eng.EventLimit()}
+			}
 			if st.TimedOut() {
-				return false, errors.New("the status stream stayed silent for " + statusStreamIdle.String())
+				return false, errors.New("the status stream went without an event for " + cmp.Or(cl.s.statusIdle, statusStreamIdle).String())
 			}
 			return false, err
 		}
+		st.Touch()
 		if ev.Type == "error" {
 			return false, fmt.Errorf("status stream reported an error: %s", engine.Quote(ev.Data, st.Secrets, 300))
 		}
@@ -165,11 +174,20 @@ func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, 
 var noStore = http.Header{"Cache-Control": {"no-store"}}
 
 // watcher turns raw statuses into the de-duplicated sequence Events yields.
+// Its memory does not grow with the logs: it keeps a hash of the sequence
+// delivered so far and the hashes of the last recentLogs entries.
 type watcher struct {
-	last      Status
-	delivered []string       // keys of log entries yielded, in order
-	seen      map[string]int // how often each key was yielded
+	last   Status
+	seed   maphash.Seed
+	n      int            // log entries delivered
+	prefix uint64         // the hash of the sequence of their keys
+	recent map[uint64]int // how often each recently delivered key was delivered
+	ring   []uint64       // those keys, oldest first
 }
+
+// recentLogs is how many delivered entries a batch of new entries is
+// checked against for repeats.
+const recentLogs = 1024
 
 // emit yields st if it is news. cont is false when the consumer stopped;
 // done is true when st is Completed.
@@ -197,29 +215,27 @@ func (w *watcher) emit(st Status, yield func(Status, error) bool) (cont, done bo
 // fresh returns the entries of batch not yielded before. A batch holding
 // the whole history (polling, or a stream after a reconnect) starts with
 // what was delivered; a batch of new entries only (a live stream) does
-// not, and its entries are matched one by one.
+// not, and its entries are matched one by one against the recent ones.
 func (w *watcher) fresh(batch []Log) []Log {
 	if len(batch) == 0 {
 		return nil
 	}
-	if w.seen == nil {
-		w.seen = map[string]int{}
+	if w.recent == nil {
+		w.seed, w.recent = maphash.MakeSeed(), map[uint64]int{}
 	}
-	n := len(w.delivered)
-	keys := make([]string, len(batch))
+	keys := make([]uint64, len(batch))
 	for i, l := range batch {
-		keys[i] = l.key()
+		keys[i] = l.hash(w.seed)
 	}
 	var out []Log
-	if n > 0 && len(batch) >= n && equalKeys(keys[:n], w.delivered) {
-		out = batch[n:]
-		keys = keys[n:]
+	if w.n > 0 && len(batch) >= w.n && sequenceHash(0, keys[:w.n]) == w.prefix {
+		out, keys = batch[w.n:], keys[w.n:]
 	} else {
-		counts := map[string]int{}
-		var kept []string
+		counts := map[uint64]int{}
+		var kept []uint64
 		for i, k := range keys {
 			counts[k]++
-			if counts[k] > w.seen[k] {
+			if counts[k] > w.recent[k] {
 				out = append(out, batch[i])
 				kept = append(kept, k)
 			}
@@ -227,8 +243,7 @@ func (w *watcher) fresh(batch []Log) []Log {
 		keys = kept
 	}
 	for _, k := range keys {
-		w.delivered = append(w.delivered, k)
-		w.seen[k]++
+		w.deliver(k)
 	}
 	if len(out) == 0 {
 		return nil
@@ -236,11 +251,25 @@ func (w *watcher) fresh(batch []Log) []Log {
 	return out
 }
 
-func equalKeys(a, b []string) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
+// deliver records that the entry with key k was yielded.
+func (w *watcher) deliver(k uint64) {
+	w.n++
+	w.prefix = sequenceHash(w.prefix, []uint64{k})
+	w.recent[k]++
+	w.ring = append(w.ring, k)
+	if len(w.ring) > recentLogs {
+		old := w.ring[0]
+		if w.recent[old]--; w.recent[old] == 0 {
+			delete(w.recent, old)
 		}
+		w.ring = w.ring[1:]
 	}
-	return true
+}
+
+// sequenceHash folds keys into the hash h of the keys before them.
+func sequenceHash(h uint64, keys []uint64) uint64 {
+	for _, k := range keys {
+		h = (h^k)*0x100000001b3 + 0x9e3779b97f4a7c15
+	}
+	return h
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,3 +167,45 @@ type credRelease struct {
 }
 
 func (r *credRelease) close() { r.once.Do(func() { close(r.ch) }) }
+
+// credGoroutines returns the stacks of the goroutines running this
+// package's credential-file code: the shared token load, the token file
+// read and the lock. Other tests' goroutines (HTTP servers, clients) do
+// not match, so a count can be compared before and after.
+func credGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "fal.(*cliToken)") || strings.Contains(g, "fal.lockFile(") ||
+			strings.Contains(g, "fal.readTokenFile(") || strings.Contains(g, "fal.readCredentialFile(") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// credWaitGoroutines waits until at most n credential-file goroutines run
+// (see credGoroutines), failing the test with their stacks if that takes
+// longer than the hang guard.
+func credWaitGoroutines(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		gs := credGoroutines()
+		if len(gs) <= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d credential goroutines still running, want at most %d:\n%s", len(gs), n, strings.Join(gs, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

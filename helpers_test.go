@@ -6,6 +6,7 @@ package fal_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -275,4 +276,30 @@ func asHTTPError(t *testing.T, err error) *fal.HTTPError {
 		t.Fatalf("err = %v (%T), want a *fal.HTTPError", err, err)
 	}
 	return he
+}
+
+// syncBuffer is a log destination that may be written by a client's
+// background work (the cancel after a timed-out Subscribe) while the test
+// reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
 }

@@ -75,6 +75,9 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 	if sb.RequestID == "" {
 		return nil, falerr.New("%s: the queue's answer has no request_id (%s)", op, resp.Quote(200))
 	}
+	if engine.ScrubString(sb.RequestID, resp.Secrets) != sb.RequestID {
+		return nil, falerr.New("%s: the queue answered with a request id that holds the credentials; refusing it", op)
+	}
 	h, herr := cl.handle(app, sb.RequestID)
 	if herr != nil {
 		// The id cannot be parsed (e.g. a raw "alias" id): the URLs the
@@ -258,7 +261,7 @@ func (h *RequestHandle) follow(ctx context.Context, cl *call) (Completed, []Log,
 			return Completed{}, logs, err
 		}
 		if cl.s.logs {
-			logs = append(logs, statusLogs(st)...)
+			logs = keepNewest(append(logs, statusLogs(st)...), cl.eng.LogLimit())
 		}
 		if cl.s.onQueueUpdate != nil {
 			cl.s.onQueueUpdate(st)
@@ -338,6 +341,15 @@ func withLogs(raw string, on bool) string {
 	q.Set("logs", v)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// keepNewest bounds logs to the newest max entries, copied out so that the
+// older ones can be freed.
+func keepNewest(logs []Log, max int) []Log {
+	if len(logs) <= max {
+		return logs
+	}
+	return append(make([]Log, 0, max), logs[len(logs)-max:]...)
 }
 
 // statusLogs returns the logs a status carries.

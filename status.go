@@ -1,8 +1,10 @@
 package fal
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"time"
 
@@ -101,14 +103,25 @@ func (l *Log) UnmarshalJSON(b []byte) error {
 			}
 		}
 	case float64:
-		l.Timestamp = time.Unix(0, int64(ts*float64(time.Second))).UTC()
+		if ts > -1e11 && ts < 1e11 { // seconds since 1970, within ±3000 years
+			l.Timestamp = time.Unix(0, int64(ts*float64(time.Second))).UTC()
+		}
 	}
 	return nil
 }
 
-// key identifies a log entry for de-duplication.
-func (l Log) key() string {
-	return l.Timestamp.Format(time.RFC3339Nano) + "\x00" + l.Level + "\x00" + l.Source + "\x00" + l.Message
+// hash identifies a log entry for de-duplication.
+func (l Log) hash(seed maphash.Seed) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var ts [8]byte
+	binary.LittleEndian.PutUint64(ts[:], uint64(l.Timestamp.UnixNano()))
+	h.Write(ts[:])
+	for _, s := range []string{l.Level, l.Source, l.Message} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
 }
 
 // statusBody is the JSON of a status answer (polling and stream events).
@@ -122,13 +135,30 @@ type statusBody struct {
 	RequestID     string          `json:"request_id"`
 }
 
+// scrub removes the secrets from the texts of a status.
+func (sb *statusBody) scrub(secrets []string) {
+	if len(secrets) == 0 {
+		return
+	}
+	sb.ErrorType = engine.ScrubString(sb.ErrorType, secrets)
+	sb.Error = engine.Scrub(sb.Error, secrets)
+	for i := range sb.Logs {
+		l := &sb.Logs[i]
+		l.Message = engine.ScrubString(l.Message, secrets)
+		l.Level = engine.ScrubString(l.Level, secrets)
+		l.Source = engine.ScrubString(l.Source, secrets)
+	}
+}
+
 // parseStatus turns a status JSON body into a Status. secrets are
-// scrubbed from the body where an error quotes it.
+// scrubbed from every text the status carries (error, logs) and from the
+// body where an error quotes it.
 func parseStatus(body []byte, secrets []string) (Status, error) {
 	var sb statusBody
 	if err := json.Unmarshal(body, &sb); err != nil {
 		return nil, fmt.Errorf("status answer is not valid JSON: %w (%s)", err, engine.Quote(string(body), secrets, 200))
 	}
+	sb.scrub(secrets)
 	switch sb.Status {
 	case "IN_QUEUE":
 		pos := 0

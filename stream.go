@@ -3,6 +3,7 @@ package fal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"iter"
 	"net/http"
@@ -29,8 +30,10 @@ func (e Event) Decode(v any) error {
 	return nil
 }
 
-// WithStreamIdleTimeout ends a Stream with *TimeoutError when no data
-// arrives for d (0, the default, waits as long as the context allows).
+// WithStreamIdleTimeout ends a Stream with *TimeoutError when no complete
+// event arrives for d (0, the default, waits as long as the context
+// allows). A server that trickles bytes without completing an event does
+// not keep the stream alive.
 func WithStreamIdleTimeout(d time.Duration) RequestOption {
 	return requestOption{"WithStreamIdleTimeout", callStream, func(s *settings) error {
 		if d < 0 {
@@ -91,21 +94,28 @@ func (c *Client) stream(ctx context.Context, cl *call, app string, input any, yi
 	if !strings.HasPrefix(ct, "text/event-stream") {
 		// A plain JSON answer is the whole output: deliver it as one event.
 		if strings.HasPrefix(ct, "application/json") {
-			data, err := io.ReadAll(io.LimitReader(st, engine.DefaultMaxBody))
+			limit := cl.eng.EventLimit()
+			data, err := io.ReadAll(io.LimitReader(st, limit+1))
+			if int64(len(data)) > limit {
+				yield(Event{}, &engine.LimitError{Op: op, What: "the answer", Field: "Event", Limit: limit})
+				return
+			}
 			if err == nil && json.Valid(data) {
 				yield(Event{Data: data}, nil)
 				return
 			}
 		}
-		yield(Event{}, falerr.New("%s: expected an event stream (text/event-stream), got Content-Type %q", op, ct))
+		yield(Event{}, falerr.New("%s: expected an event stream (text/event-stream), got Content-Type %q", op, engine.Quote(ct, st.Secrets, 100)))
 		return
 	}
-	dec := sse.NewDecoder(st)
+	dec := sse.NewLimitedDecoder(st, int(cl.eng.EventLimit()))
 	for {
 		ev, err := dec.Next()
 		if err != nil {
 			switch {
 			case err == io.EOF:
+			case errors.Is(err, sse.ErrTooLarge):
+				yield(Event{}, &engine.LimitError{Op: op, What: "an event", Field: "Event", Limit: cl.eng.EventLimit()})
 			case ctx.Err() != nil:
 				yield(Event{}, falerr.Wrap(ctx.Err(), "%s", op))
 			case st.TimedOut():
@@ -115,6 +125,7 @@ func (c *Client) stream(ctx context.Context, cl *call, app string, input any, yi
 			}
 			return
 		}
+		st.Touch()
 		if ev.Type == "error" {
 			yield(Event{}, streamEventError(req, st, ev.Data))
 			return

@@ -1,6 +1,7 @@
 package fal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -9,7 +10,8 @@ import (
 )
 
 // cancelGrace bounds the best-effort cancel sent after a wait timed out.
-const cancelGrace = 10 * time.Second
+// It runs in the background: the caller is not held past its deadline.
+const cancelGrace = 5 * time.Second
 
 // Subscribe submits a request to app's queue, waits for it to complete and
 // returns its output: the way to run real fal workloads, which take seconds
@@ -21,12 +23,13 @@ const cancelGrace = 10 * time.Second
 // completes with an error returns *RequestError (with the logs, and the
 // result endpoint's *HTTPError as Cause, e.g. a 422's fields).
 //
-// The context deadline, or WithClientTimeout, bounds the whole call. When it
-// runs out after the request was submitted, the request is cancelled on the
-// server (best effort, errors logged) and Subscribe returns *TimeoutError
-// with the request id. Nothing keeps running after Subscribe returns.
-// Cancelling ctx instead leaves the request in the queue (reattach with
-// Client.Handle and the id from OnEnqueue).
+// The context deadline, or WithClientTimeout, bounds the whole call: it
+// returns at the deadline. When the deadline runs out after the request was
+// submitted, Subscribe returns *TimeoutError with the request id at once
+// and cancels the request on the server in the background (best effort,
+// for at most 5 seconds, failures logged), so no runner keeps working for a
+// caller that is gone. Cancelling ctx instead leaves the request in the
+// queue (reattach with Client.Handle and the id from OnEnqueue).
 func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
 	cl, err := c.newCall(callSubscribe, opts)
 	if err != nil {
@@ -68,8 +71,8 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 }
 
 // abandon ends a wait that failed. When the deadline ran out, the request
-// is cancelled on the server with a fresh short context, so no runner keeps
-// working for a caller that is gone.
+// is cancelled on the server in the background, with a fresh short
+// context, so no runner keeps working for a caller that is gone.
 func (h *RequestHandle) abandon(ctx context.Context, cl *call, op string, limit time.Duration, err error) error {
 	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() == nil {
 		if ctx.Err() != nil {
@@ -77,10 +80,12 @@ func (h *RequestHandle) abandon(ctx context.Context, cl *call, op string, limit 
 		}
 		return err
 	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelGrace)
-	defer cancel()
-	if cerr := h.cancel(cctx, cl); cerr != nil && cl.eng.Logger != nil {
-		cl.eng.Logger.Warn("fal: cancelling a request after its wait timed out failed", "request_id", h.RequestID, "error", cerr.Error())
-	}
+	go func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cmp.Or(cl.s.cancelGrace, cancelGrace))
+		defer cancel()
+		if cerr := h.cancel(cctx, cl); cerr != nil && cl.eng.Logger != nil {
+			cl.eng.Logger.Warn("fal: cancelling a request after its wait timed out failed", "request_id", h.RequestID, "error", cerr.Error())
+		}
+	}()
 	return &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
 }

@@ -1,6 +1,7 @@
 package fal
 
 import (
+	"cmp"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -183,26 +184,13 @@ func (u *uploadSettings) lifecycle() string {
 	return string(b)
 }
 
-func (u *uploadSettings) partBytes() int64 {
-	if u.partSize > 0 {
-		return u.partSize
-	}
-	return defaultPartSize
-}
+func (u *uploadSettings) partBytes() int64 { return cmp.Or(u.partSize, defaultPartSize) }
 
 func (u *uploadSettings) thresholdBytes() int64 {
-	if u.threshold > 0 {
-		return u.threshold
-	}
-	return defaultMultipartThreshold
+	return cmp.Or(u.threshold, defaultMultipartThreshold)
 }
 
-func (u *uploadSettings) concurrency() int {
-	if u.parallel > 0 {
-		return u.parallel
-	}
-	return defaultUploadConcurrency
-}
+func (u *uploadSettings) concurrency() int { return cmp.Or(u.parallel, defaultUploadConcurrency) }
 
 // uploadHeaders are the headers of a CDN upload or multipart create.
 func uploadHeaders(u *uploadSettings) http.Header {

@@ -337,6 +337,35 @@ func classify(app string, f rawFrame) (frameKind, output, error) {
 	return frameOutput, out, nil
 }
 
+// scrub removes the secrets from what the server sent, and keeps the code
+// and reason on one line.
+func (e *Error) scrub(secrets []string) {
+	e.Code = engine.Quote(e.Code, secrets, 100)
+	e.Reason = engine.Quote(e.Reason, secrets, 1000)
+	e.Payload, _ = scrubValue(e.Payload, secrets).(map[string]any)
+}
+
+// scrubValue is v with the secrets removed from every string in it.
+func scrubValue(v any, secrets []string) any {
+	switch x := v.(type) {
+	case string:
+		return engine.ScrubString(x, secrets)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[engine.ScrubString(k, secrets)] = scrubValue(e, secrets)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = scrubValue(e, secrets)
+		}
+		return out
+	}
+	return v
+}
+
 // newError builds the error of an x-fal-error frame.
 func newError(app string, m map[string]any) *Error {
 	e := &Error{App: app, Code: "UNKNOWN_ERROR", Payload: m}

@@ -84,6 +84,7 @@ type session struct {
 	dead     atomic.Bool // the connection has ended (or failed a write)
 	end      error       // why it ended; set before frames is closed
 	idle     *Error      // the TIMEOUT frame Recv saw; touched only under recvSem
+	secrets  []string    // the handshake's token and key, scrubbed from the server's error frames
 }
 
 // readAhead is how many frames are read ahead of Recv. When it is full the
@@ -91,12 +92,13 @@ type session struct {
 // dropping outputs).
 const readAhead = 32
 
-func newSession(ws *websocket.Conn) *session {
+func newSession(ws *websocket.Conn, secrets []string) *session {
 	return &session{
-		ws:     ws,
-		frames: make(chan rawFrame, readAhead),
-		exited: make(chan struct{}),
-		stop:   make(chan struct{}),
+		ws:      ws,
+		secrets: secrets,
+		frames:  make(chan rawFrame, readAhead),
+		exited:  make(chan struct{}),
+		stop:    make(chan struct{}),
 	}
 }
 
@@ -132,6 +134,9 @@ func open(ctx context.Context, e *engine.Config, app string, opts []Option) (*Co
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.readLimit < 0 {
+		cfg.readLimit = e.EventLimit()
 	}
 	id, err := appid.Parse(app)
 	if err != nil {
@@ -399,7 +404,10 @@ func (rc *Conn) next(ctx context.Context) (out output, err error, final bool) {
 				continue
 			case frameError:
 				var re *Error
-				if errors.As(ferr, &re) && re.Code == CodeTimeout {
+				if errors.As(ferr, &re) {
+					re.scrub(s.secrets)
+				}
+				if re != nil && re.Code == CodeTimeout {
 					// The server closes the connection next; report
 					// the idle timeout as that end.
 					s.idle = re
@@ -429,7 +437,7 @@ func (rc *Conn) endError(s *session) error {
 	e := &Error{App: rc.app, Code: CodeConnectionClosed, CloseStatus: int(code)}
 	if errors.Is(s.end, websocket.ErrMessageTooBig) {
 		e.CloseStatus = int(websocket.StatusMessageTooBig)
-		e.Reason = fmt.Sprintf("an incoming message exceeded the read limit of %d bytes (WithReadLimit)", rc.opts.readLimit)
+		e.Reason = fmt.Sprintf("an incoming message exceeded the read limit of %d bytes (realtime.WithReadLimit, or the client's fal.Limits.Event)", rc.opts.readLimit)
 		return e
 	}
 	if code == -1 {

@@ -305,7 +305,7 @@ func (rc *Conn) dial(ctx context.Context, h handshake) (*session, error) {
 	e.Debug(ctx, "fal: realtime connected",
 		slog.String("app", rc.app), slog.String("url", engine.RedactURL(u)), slog.Duration("took", time.Since(start)))
 	ws.SetReadLimit(rc.opts.readLimit)
-	return newSession(ws), nil
+	return newSession(ws, h.secrets()), nil
 }
 
 // dialError describes a failed handshake without the token or the key:

@@ -48,8 +48,9 @@
 // decoded from msgpack (or JSON text frames) into map[string]any with
 // int64, float64, string, bool, []byte and nested maps and slices.
 // RecvInto decodes into your type with encoding/json's rules, as
-// fal.Result.Decode does. There is no size limit on incoming messages
-// unless WithReadLimit sets one. Nothing is throttled or dropped on the
+// fal.Result.Decode does. An incoming message is bounded by the client's
+// fal.Limits.Event (64 MiB by default) unless WithReadLimit sets another
+// limit. Nothing is throttled or dropped on the
 // client side: every Send is one frame (the JS client collapses sends made
 // within 128 ms).
 //

@@ -50,7 +50,7 @@ type config struct {
 	tokenTTLSet  bool
 	noToken      bool
 	provider     TokenProvider
-	readLimit    int64 // -1: no limit
+	readLimit    int64 // -1: the client's event limit
 	onMeta       func(map[string]any)
 }
 
@@ -144,8 +144,9 @@ func WithTokenProvider(p TokenProvider) Option {
 }
 
 // WithReadLimit bounds the size of one incoming message to n bytes; a
-// larger one ends the connection with an error. By default there is no
-// limit, as in the Python client: outputs such as images can be large.
+// larger one ends the connection with an error. The default is the
+// client's fal.Limits.Event (64 MiB unless fal.WithLimits changed it):
+// outputs such as images can be large, but never unbounded.
 func WithReadLimit(n int64) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -64,7 +65,9 @@ func (c *cli) auth(ctx context.Context, check bool) error {
 			b.WriteString("In Google Colab a Go program cannot read notebook secrets; run this in a Python cell, then run falgo again:\n    " + colabBridge + "\n")
 		}
 	}
-	if _, err := fmt.Fprint(c.con.stdout, b.String()); err != nil {
+	// The report quotes the environment and local files (a key file's
+	// problem, a token's issuer): escaped, it keeps only its lines.
+	if _, err := io.WriteString(c.con.stdout, escapeControls(b.String(), block)); err != nil {
 		return fmt.Errorf("writing to stdout: %w", err)
 	}
 	if !check {
@@ -72,8 +75,8 @@ func (c *cli) auth(ctx context.Context, check bool) error {
 	}
 	verdict, err := c.checkCredentials(ctx)
 	if verdict != "" {
-		if _, werr := fmt.Fprintln(c.con.stdout, "Check: "+verdict); werr != nil {
-			return fmt.Errorf("writing to stdout: %w", werr)
+		if werr := c.con.printOut("Check: " + verdict); werr != nil {
+			return werr
 		}
 	}
 	return err

@@ -20,9 +20,11 @@ import (
 
 // batchOptions holds the flags of `falgo batch`.
 type batchOptions struct {
-	output      string
-	concurrency int
-	retryFailed bool
+	output            string
+	concurrency       int
+	retryFailed       bool
+	resubmitUncertain bool
+	salvageJournal    bool
 }
 
 // Batch limits.
@@ -47,18 +49,45 @@ in the order they finish:
 
 "line" is the input's line number in INPUTS.jsonl. Sort with jq -s 'sort_by(.line)'.
 
-It loses nothing and runs nothing twice. A journal (RESULTS.jsonl.journal)
-records each request id as soon as fal accepts it, synced to disk. After a
-crash, Ctrl-C or --timeout, run the same command again: inputs with a result
-are skipped, requests in the journal are reattached (their jobs kept running
-on fal meanwhile; Ctrl-C never cancels them), and only inputs never accepted
-are submitted. Inputs that failed stay failed until you rerun with
---retry-failed, which submits them again and replaces their result lines.
-The journal is deleted once every input has a result.
+What is guaranteed, whatever stops falgo (Ctrl-C, --timeout, a crash,
+kill -9, a power cut), when you run the same command again until it is done:
+no input is executed twice by falgo, and every input ends with exactly one
+result line, or is reported as uncertain.
+
+How: a journal (RESULTS.jsonl.journal) records, synced to disk, that an input
+is about to be submitted before the submit starts, then the request id fal
+answers with, then the outcome. A rerun skips inputs with a result,
+reattaches to requests with a request id (their jobs kept running on fal;
+Ctrl-C never cancels them) and submits inputs never submitted. An input
+whose submit was under way when falgo stopped, or whose submit failed
+without saying whether fal queued it, is uncertain: fal may be running it,
+and falgo cannot know. It is not submitted again; it is reported on stderr
+and listed in RESULTS.jsonl.uncertain ({"line", "input_sha256",
+"submitted_at", "reason"}), and the batch exits with 5. Check fal's request
+history for it if you need to; --resubmit-uncertain submits uncertain inputs
+again, knowing that each may then run twice.
+
+Inputs that failed stay failed until you rerun with --retry-failed, which
+submits them again and replaces their result lines. The journal is deleted
+once every input has a result. A journal damaged in the middle (not just a
+last line cut by a crash, which is dropped) stops the batch before anything
+is submitted, naming the line; --salvage-journal goes on without
+resubmitting anything that could be in flight: every input with neither a
+result nor a request id becomes uncertain.
 
 Progress goes to stderr: a bar with done / failed / in flight on a terminal;
-otherwise a line per failed input. The exit code is 0 only if every input
-succeeded.`,
+otherwise a line per failed input.
+
+Exit codes:
+  0    every input succeeded
+  1    some inputs failed (their errors are in the results file), or could
+       not be completed (a rerun picks them up), or the batch cannot start
+  2    the command line or the inputs file is wrong
+  3    no usable credentials, or fal rejected them
+  4    --timeout ran out; a rerun goes on
+  5    some inputs are uncertain (listed in RESULTS.jsonl.uncertain)
+  130  interrupted by Ctrl-C or SIGTERM; a rerun goes on
+`,
 		Example: `  falgo batch fal-ai/flux/schnell prompts.jsonl -o images.jsonl -c 16
   falgo batch fal-ai/flux/schnell prompts.jsonl -o images.jsonl --retry-failed
   jq -r 'select(.output) | .output.images[0].url' images.jsonl`,
@@ -72,6 +101,8 @@ succeeded.`,
 	f.StringVarP(&o.output, "output", "o", "", "results `FILE` (default: INPUTS.results.jsonl next to the inputs)")
 	f.IntVarP(&o.concurrency, "concurrency", "c", defaultBatchConcurrency, "requests in flight at once")
 	f.BoolVar(&o.retryFailed, "retry-failed", false, "submit the inputs that failed before again")
+	f.BoolVar(&o.resubmitUncertain, "resubmit-uncertain", false, "submit the uncertain inputs again, though fal may already be running them (each may run twice)")
+	f.BoolVar(&o.salvageJournal, "salvage-journal", false, "go on with a damaged journal: inputs with neither a result nor a request id become uncertain")
 	return cmd
 }
 
@@ -110,10 +141,12 @@ type batchRun struct {
 	journal *jsonlFile
 	jpath   string
 
+	upath string // the uncertain report
+
 	// What the files said when the run started.
-	recorded  map[int]resultRecord  // the result of each line
-	rawResult map[int][]byte        // the result line as written
-	submitted map[int]journalRecord // the last journal entry of each line
+	recorded  map[int]resultRecord // the result of each line
+	rawResult map[int][]byte       // the result line as written
+	state     map[int]lineState    // what the journal says about each line
 
 	mu         sync.Mutex
 	total      int
@@ -123,6 +156,7 @@ type batchRun struct {
 	unfinished int   // inputs whose outcome could not be learned
 	lastErr    error // why the last of those was given up on
 	fatal      error // stops the run: nothing more is submitted
+	uncertain  []uncertainRecord
 	bar        *progressbar.ProgressBar
 }
 
@@ -145,7 +179,7 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 	if sameFile(out, inputsPath) {
 		return usageErrorf("-o %s is the inputs file; pick another results file", out)
 	}
-	b := &batchRun{c: c, app: app, out: out, opts: o, inputs: inputs, jpath: out + ".journal", total: len(inputs)}
+	b := &batchRun{c: c, app: app, out: out, opts: o, inputs: inputs, jpath: out + ".journal", upath: out + ".uncertain", total: len(inputs)}
 
 	results, lines, err := openResults(out)
 	if err != nil {
@@ -186,6 +220,9 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 		b.execute(wctx, cl, tasks)
 	}
 
+	if err := writeUncertain(b.upath, b.uncertain); err != nil {
+		c.con.errorf("falgo: could not write the uncertain inputs to %s: %v", b.upath, err)
+	}
 	if b.ok+b.failed == b.total {
 		// Every input has its result: the journal has served its purpose.
 		b.journal.close()
@@ -211,6 +248,9 @@ func (b *batchRun) loadResults(lines [][]byte) error {
 	b.rawResult = map[int][]byte{}
 	isInput := b.inputLines()
 	for i, l := range lines {
+		if len(l) == 0 {
+			continue
+		}
 		var r resultRecord
 		if err := json.Unmarshal(l, &r); err != nil || r.Line <= 0 {
 			return codedErrorf(exitError, "%s line %d is not a falgo batch result; use another -o, or move the file away", b.out, i+1)
@@ -227,47 +267,113 @@ func (b *batchRun) loadResults(lines [][]byte) error {
 	return nil
 }
 
-// loadJournal reads the request ids submitted by earlier runs, writing the
-// header if the journal is new.
+// loadJournal reads what earlier runs recorded, writing the header if the
+// journal is new, and checks that it fits this batch.
 func (b *batchRun) loadJournal(lines [][]byte) error {
-	b.submitted = map[int]journalRecord{}
-	if len(lines) == 0 {
+	b.state = map[int]lineState{}
+	head, recs, damage := parseJournal(lines)
+	if head.Version == 0 && len(damage) == 0 {
 		return b.journal.append(journalRecord{Version: journalVersion, App: b.app})
 	}
-	var head journalRecord
-	if err := json.Unmarshal(lines[0], &head); err != nil || head.Version == 0 {
-		return codedErrorf(exitError, "%s is not a falgo batch journal; move it away or use another -o", b.jpath)
+	if head.Version == 0 {
+		return codedErrorf(exitError, "%s is not a falgo batch journal; use another -o (if it is a damaged journal, restore it from a backup: without it falgo cannot tell which inputs are in flight)", b.jpath)
 	}
-	if head.Version != journalVersion {
+	if head.Version != 1 && head.Version != journalVersion {
 		return codedErrorf(exitError, "%s was written by another version of falgo (journal format %d); finish that batch with it, or use another -o", b.jpath, head.Version)
 	}
 	if head.App != b.app {
 		return codedErrorf(exitError, "%s belongs to a batch of %s, not %s; run that app to finish it, or use another -o", b.jpath, head.App, b.app)
 	}
+	for _, e := range recs {
+		s := b.state[e.Line]
+		s.apply(e)
+		b.state[e.Line] = s
+	}
+	if len(damage) > 0 {
+		affected := b.unresolved()
+		if !b.opts.salvageJournal {
+			return b.damageError(damage, len(affected))
+		}
+		return b.salvage(head, recs, damage, affected)
+	}
+	if head.Version == 1 {
+		// Upgrade, so that no older falgo reads the new records as damage.
+		return b.rewriteJournal(recs, nil)
+	}
 	sums := map[int]string{}
 	for _, in := range b.inputs {
 		sums[in.line] = in.sum
 	}
-	for i, l := range lines[1:] {
-		var e journalRecord
-		if err := json.Unmarshal(l, &e); err != nil || e.Line <= 0 || e.RequestID == "" {
-			return codedErrorf(exitError, "%s line %d is not a journal entry; move the journal away or use another -o", b.jpath, i+2)
-		}
-		b.submitted[e.Line] = e // a later entry (a retry) supersedes an earlier one
-	}
-	for line, e := range b.submitted {
-		if _, done := b.recorded[line]; done {
+	for line, st := range b.state {
+		if _, done := b.recorded[line]; done || !st.mayHaveRun() {
 			continue
+		}
+		what := "it was submitted"
+		if st.requestID != "" {
+			what = "request " + st.requestID + " was submitted for it"
 		}
 		sum, ok := sums[line]
 		if !ok {
-			return codedErrorf(exitError, "request %s was submitted for line %d, which is no longer an input line; restore the inputs file, or use another -o for a fresh batch", e.RequestID, line)
+			return codedErrorf(exitError, "line %d is no longer an input line, but %s; restore the inputs file, or use another -o for a fresh batch", line, what)
 		}
-		if sum != e.InputSum {
-			return codedErrorf(exitError, "input line %d changed since request %s was submitted for it; restore the line, or use another -o for a fresh batch", line, e.RequestID)
+		if sum != st.sum {
+			return codedErrorf(exitError, "input line %d changed since %s; restore the line, or use another -o for a fresh batch", line, what)
 		}
 	}
 	return nil
+}
+
+// unresolved lists the input lines with neither a result nor a request id:
+// the ones a damaged journal line may have been about.
+func (b *batchRun) unresolved() []batchInput {
+	var out []batchInput
+	for _, in := range b.inputs {
+		if _, done := b.recorded[in.line]; done {
+			continue
+		}
+		if b.state[in.line].requestID == "" {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// salvage goes on with a damaged journal (--salvage-journal): the journal
+// is rewritten without the damaged lines, and every input a damaged line
+// may have been about is recorded as unconfirmed, so it stays uncertain in
+// every later run until --resubmit-uncertain.
+func (b *batchRun) salvage(head journalRecord, recs []journalRecord, damage []journalDamage, affected []batchInput) error {
+	why := fmt.Sprintf("the journal was damaged at line %d and salvaged: falgo cannot tell whether this input was submitted", damage[0].line)
+	var marks []journalRecord
+	for _, in := range affected {
+		marks = append(marks, journalRecord{Line: in.line, Event: evUnconfirmed, InputSum: in.sum, Error: why, At: now()})
+	}
+	if err := b.rewriteJournal(recs, marks); err != nil {
+		return fmt.Errorf("salvaging %s: %w", b.jpath, err)
+	}
+	for _, e := range marks {
+		s := b.state[e.Line]
+		s.apply(e)
+		b.state[e.Line] = s
+	}
+	b.c.con.errorf("falgo: salvaged %s: dropped %s; %s with neither a result nor a request id now uncertain", b.jpath, plural(len(damage), "damaged line"), plural(len(affected), "input"))
+	return nil
+}
+
+// rewriteJournal replaces the journal with the current header, recs and
+// extra, atomically.
+func (b *batchRun) rewriteJournal(recs, extra []journalRecord) error {
+	all := append([]journalRecord{{Version: journalVersion, App: b.app}}, recs...)
+	all = append(all, extra...)
+	lines := make([][]byte, 0, len(all))
+	for _, e := range all {
+		l, err := marshalJSON(e)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, l)
+	}
+	return b.journal.rewrite(lines)
 }
 
 // inputLines is the set of line numbers that hold inputs.
@@ -284,6 +390,7 @@ func (b *batchRun) inputLines() map[int]bool {
 func (b *batchRun) plan() ([]batchTask, error) {
 	var reattach, submit []batchTask
 	retry := map[int]bool{}
+	resubmit := 0
 	for _, in := range b.inputs {
 		rec, has := b.recorded[in.line]
 		switch {
@@ -295,9 +402,16 @@ func (b *batchRun) plan() ([]batchTask, error) {
 			retry[in.line] = true
 			submit = append(submit, batchTask{in: in})
 		default:
-			if e, ok := b.submitted[in.line]; ok {
-				reattach = append(reattach, batchTask{in: in, requestID: e.RequestID})
-			} else {
+			st := b.state[in.line]
+			switch {
+			case st.uncertain() && b.opts.resubmitUncertain:
+				resubmit++
+				submit = append(submit, batchTask{in: in})
+			case st.uncertain():
+				b.uncertain = append(b.uncertain, uncertainRecord{Line: in.line, InputSum: in.sum, SubmittedAt: st.at, Reason: uncertainReason(st)})
+			case st.requestID != "":
+				reattach = append(reattach, batchTask{in: in, requestID: st.requestID})
+			default:
 				submit = append(submit, batchTask{in: in})
 			}
 		}
@@ -318,8 +432,8 @@ func (b *batchRun) plan() ([]batchTask, error) {
 			return nil, fmt.Errorf("removing the failed results from %s: %w", b.out, err)
 		}
 	}
-	b.c.con.errorf("falgo: batch of %d inputs for %s: %d done before, %d to reattach, %d to submit%s",
-		b.total, b.app, b.ok+b.failed, len(reattach), len(submit), retryNote(len(retry)))
+	b.c.con.errorf("falgo: batch of %d inputs for %s: %d done before, %d to reattach, %d to submit%s%s",
+		b.total, b.app, b.ok+b.failed, len(reattach), len(submit), retryNote(len(retry)), b.uncertainNote(resubmit))
 	// Reattached requests first: they have been running the longest.
 	return append(reattach, submit...), nil
 }
@@ -330,6 +444,17 @@ func retryNote(n int) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%d failed before, retried)", n)
+}
+
+// uncertainNote describes the uncertain inputs of the plan.
+func (b *batchRun) uncertainNote(resubmitted int) string {
+	switch {
+	case resubmitted > 0:
+		return fmt.Sprintf(" (%s, submitted again as --resubmit-uncertain asks)", plural(resubmitted, "uncertain input"))
+	case len(b.uncertain) > 0:
+		return fmt.Sprintf(", %d uncertain (not submitted again: see %s)", len(b.uncertain), b.upath)
+	}
+	return ""
 }
 
 // execute runs the tasks, at most opts.concurrency at a time, until all are
@@ -382,22 +507,36 @@ func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTas
 	}
 }
 
-// work runs one task: submit (unless reattaching), journal, wait, record.
+// work runs one task: journal the intent, submit (unless reattaching),
+// journal the request id, wait, record the result.
 func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 	id := t.requestID
 	if id == "" {
+		if ctx.Err() != nil || b.stopped() {
+			b.update(func() { b.inFlight-- }) // not started: the next run submits it
+			return
+		}
+		// The intent is on disk before the submit starts: if falgo dies
+		// before the request id is recorded, the next run knows the input
+		// may have been queued and does not submit it again.
+		at := now()
+		if err := b.journal.append(journalRecord{Line: t.in.line, Event: evSubmitting, InputSum: t.in.sum, At: at}); err != nil {
+			b.stop(fmt.Errorf("cannot record in the journal that input line %d is about to be submitted, so it was not: %w", t.in.line, err))
+			b.update(func() { b.inFlight-- })
+			return
+		}
 		// A submission under way is not cut short by Ctrl-C: cut, it could
-		// be accepted by fal without falgo learning the id, and a rerun
-		// would run the input twice.
+		// be accepted by fal without falgo learning the id.
 		h, err := submitSafely(ctx, cl, b.app, t.in.data)
 		if err != nil {
-			b.submitFailed(t, err)
+			b.submitFailed(t, at, err)
 			return
 		}
 		id = h.RequestID
-		if err := b.journal.append(journalRecord{Line: t.in.line, RequestID: id, InputSum: t.in.sum}); err != nil {
+		if err := b.journal.append(journalRecord{Line: t.in.line, Event: evAccepted, InputSum: t.in.sum, RequestID: id, At: now()}); err != nil {
 			// The request runs; its result can still be recorded below, but
 			// nothing more is submitted without a journal to resume from.
+			// Should falgo stop first, the input is uncertain on the rerun.
 			b.stop(fmt.Errorf("cannot record request %s in the journal: %w", id, err))
 		}
 	}
@@ -429,30 +568,54 @@ func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 	}
 }
 
-// submitFailed handles a submission fal did not accept.
-func (b *batchRun) submitFailed(t batchTask, err error) {
-	st := httpStatus(err)
-	switch {
-	case isFatal(err):
+// submitFailed handles a submit, started at at, that returned no request
+// id.
+func (b *batchRun) submitFailed(t batchTask, at string, err error) {
+	if isFatal(err) {
 		b.stop(err)
-		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
-	case st >= 400 && st < 500 && st != http.StatusRequestTimeout && st != http.StatusTooManyRequests:
+	}
+	switch judgeSubmit(err) {
+	case refused:
 		// The queue refused this input for good (e.g. 422): a result.
 		b.record(t, resultRecord{Line: t.in.line, Error: failure(err)})
-	default:
-		// Not accepted, or no way to know: no result, no journal entry, so
-		// the next run submits it again.
+	case notQueued:
+		// fal did not queue it: the next run submits it again.
+		b.note(journalRecord{Line: t.in.line, Event: evNotAccepted, InputSum: t.in.sum, Error: oneLine(err.Error()), At: now()})
 		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
+	default:
+		// fal may have queued it: uncertain, now and in every later run.
+		why := "the submit failed without telling whether fal queued the input: " + oneLine(err.Error())
+		b.note(journalRecord{Line: t.in.line, Event: evUnconfirmed, InputSum: t.in.sum, Error: why, At: now()})
+		b.update(func() {
+			b.inFlight--
+			b.uncertain = append(b.uncertain, uncertainRecord{Line: t.in.line, InputSum: t.in.sum, SubmittedAt: at, Reason: why})
+		})
+		if !b.c.con.stderrTTY {
+			b.c.con.errorf("falgo: line %d is uncertain: %s", t.in.line, why)
+		}
 	}
 }
 
-// record writes a result line and counts it.
+// note appends a record to the journal; a journal that cannot be written
+// stops the run.
+func (b *batchRun) note(e journalRecord) {
+	if err := b.journal.append(e); err != nil {
+		b.stop(fmt.Errorf("cannot write the journal: %w", err))
+	}
+}
+
+// record writes a result line, journals the outcome and counts it.
 func (b *batchRun) record(t batchTask, r resultRecord) {
 	if err := b.results.append(r); err != nil {
 		b.stop(err)
 		b.update(func() { b.inFlight--; b.unfinished++; b.lastErr = err })
 		return
 	}
+	outcome := "succeeded"
+	if r.Error != nil {
+		outcome = "failed"
+	}
+	b.note(journalRecord{Line: t.in.line, Event: evDone, RequestID: r.RequestID, Outcome: outcome, At: now()})
 	b.update(func() {
 		b.inFlight--
 		if r.Error == nil {
@@ -514,10 +677,18 @@ func (b *batchRun) outcome(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	summary := fmt.Sprintf("falgo: batch: %d inputs: %d succeeded, %d failed", b.total, b.ok, b.failed)
-	if pending := b.total - b.ok - b.failed; pending > 0 {
+	if n := len(b.uncertain); n > 0 {
+		summary += fmt.Sprintf(", %d uncertain", n)
+	}
+	if pending := b.total - b.ok - b.failed - len(b.uncertain); pending > 0 {
 		summary += fmt.Sprintf(", %d not finished", pending)
 	}
 	b.c.con.errorf("%s; results in %s", summary, b.out)
+	if n := len(b.uncertain); n > 0 {
+		them := pick(n, "it", "them")
+		b.c.con.errorf("falgo: %s uncertain: falgo submitted %s but never learned whether fal queued %s (input %s %s); listed in %s. falgo does not submit %s again on its own: check fal's request history, or rerun with --resubmit-uncertain to submit %s again, knowing %s may then run twice",
+			pick(n, "1 input is", fmt.Sprintf("%d inputs are", n)), them, them, pick(n, "line", "lines"), b.uncertainLines(), b.upath, them, them, pick(n, "it", "each"))
+	}
 
 	again := "run the same command again to collect them (nothing is submitted twice)"
 	running := plural(b.left, "request") + " keep running on fal"
@@ -536,12 +707,57 @@ func (b *batchRun) outcome(ctx context.Context) error {
 		return codedErrorf(exitInterrupted, "interrupted; %s: %s", running, again)
 	case ctx.Err() != nil:
 		return codedErrorf(exitInterrupted, "interrupted; run the same command again to continue")
+	case len(b.uncertain) > 0:
+		n := len(b.uncertain)
+		return codedErrorf(exitUncertain, "%s uncertain (listed in %s; --resubmit-uncertain submits %s again)%s", pick(n, "1 input is", fmt.Sprintf("%d inputs are", n)), b.upath, pick(n, "it", "them"), b.alsoNote())
 	case b.unfinished > 0:
 		return codedErrorf(exitError, "%s could not be completed (last error: %s); run the same command again to pick them up", plural(b.unfinished, "input"), oneLine(b.lastErr.Error()))
 	case b.failed > 0:
 		return codedErrorf(exitError, "%d of %d inputs failed; their errors are in %s; rerun with --retry-failed to submit them again", b.failed, b.total, b.out)
 	}
 	return nil
+}
+
+// alsoNote mentions, after the uncertain inputs, the other inputs without
+// a result.
+func (b *batchRun) alsoNote() string {
+	var parts []string
+	if b.unfinished > 0 {
+		parts = append(parts, fmt.Sprintf("%s could not be completed (last error: %s): run the same command again to pick them up", plural(b.unfinished, "other input"), oneLine(b.lastErr.Error())))
+	}
+	if b.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed (errors in %s)", b.failed, b.out))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(parts, "; ")
+}
+
+// uncertainLines lists the uncertain input lines, the first ten of them.
+func (b *batchRun) uncertainLines() string {
+	lines := make([]int, 0, len(b.uncertain))
+	for _, u := range b.uncertain {
+		lines = append(lines, u.Line)
+	}
+	sort.Ints(lines)
+	var parts []string
+	for i, l := range lines {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(lines)-10))
+			break
+		}
+		parts = append(parts, fmt.Sprint(l))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// pick is one for 1, many otherwise.
+func pick(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // plural is "1 input", "2 inputs".

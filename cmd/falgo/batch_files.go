@@ -80,19 +80,6 @@ type resultField struct {
 	Message string `json:"message"`
 }
 
-// journalRecord is one line of a batch journal. The first line is a header
-// naming the app; each later line records a submitted request.
-type journalRecord struct {
-	Version   int    `json:"falgo_batch_journal,omitempty"` // header only
-	App       string `json:"app,omitempty"`                 // header only
-	Line      int    `json:"line,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
-	InputSum  string `json:"input_sha256,omitempty"`
-}
-
-// journalVersion is the journal format falgo writes and reads.
-const journalVersion = 1
-
 // jsonlFile is a file of JSON lines that grows one line at a time; each
 // line is written with one write and synced before append returns, so a
 // crash loses at most the line being written, which the next open drops.
@@ -134,10 +121,12 @@ func (j *jsonlFile) load() ([][]byte, error) {
 	if _, err := j.f.Seek(int64(end), io.SeekStart); err != nil {
 		return nil, err
 	}
+	// Every complete line, blank ones included so that the numbers of
+	// the lines are their line numbers in the file.
 	var lines [][]byte
-	for _, l := range bytes.Split(data[:end], []byte("\n")) {
-		if l = bytes.TrimSpace(l); len(l) > 0 {
-			lines = append(lines, l)
+	if end > 0 {
+		for _, l := range bytes.Split(data[:end-1], []byte("\n")) {
+			lines = append(lines, bytes.TrimSpace(l))
 		}
 	}
 	return lines, nil

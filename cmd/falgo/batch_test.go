@@ -115,22 +115,50 @@ func readResults(t *testing.T, path string) map[int]resultRecord {
 	return out
 }
 
-// journalIDs reads the request ids of a journal by input line.
+// journalIDs reads the request ids a journal recorded, by input line.
 func journalIDs(t *testing.T, path string) map[int]string {
+	t.Helper()
+	ids := map[int]string{}
+	for _, e := range journalEvents(t, path) {
+		if e.Event == evAccepted {
+			ids[e.Line] = e.RequestID
+		}
+	}
+	return ids
+}
+
+// journalEvents reads a journal's complete records, after its header.
+func journalEvents(t *testing.T, path string) []journalRecord {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
-	ids := map[int]string{}
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+	data = data[:strings.LastIndexByte(string(data), '\n')+1] // a line being written
+	var out []journalRecord
+	for i, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if i == 0 || l == "" {
+			continue
+		}
 		var e journalRecord
 		if err := json.Unmarshal([]byte(l), &e); err != nil {
 			t.Fatalf("journal line %q: %v", l, err)
 		}
-		ids[e.Line] = e.RequestID
+		out = append(out, e)
 	}
-	return ids
+	return out
+}
+
+// countEvents counts a journal's records of one event.
+func countEvents(t *testing.T, path, event string) int {
+	t.Helper()
+	n := 0
+	for _, e := range journalEvents(t, path) {
+		if e.Event == event {
+			n++
+		}
+	}
+	return n
 }
 
 // lineCount counts the lines of a file, 0 if it does not exist.
@@ -184,8 +212,8 @@ func TestBatchResumesWithoutRerunning(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		receive(t, "a blocked request to start", app.blocked)
 	}
-	waitFor(t, "three results and six journal entries", func() bool {
-		return lineCount(out) == 3 && lineCount(journal) == 1+6
+	waitFor(t, "three results and six accepted requests in the journal", func() bool {
+		return lineCount(out) == 3 && countEvents(t, journal, evAccepted) == 6
 	})
 	cancel()
 	r := await(t, done)
@@ -296,7 +324,7 @@ func TestBatchSurvivesSIGINT(t *testing.T) {
 	}
 	receive(t, "a blocked request to start", app.blocked)
 	receive(t, "a second blocked request to start", app.blocked)
-	waitFor(t, "the journal to record both blocked requests", func() bool { return lineCount(out+".journal") == 1+5 })
+	waitFor(t, "the journal to record both blocked requests", func() bool { return countEvents(t, out+".journal", evAccepted) == 5 })
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +360,7 @@ func TestBatchRefusesAJournalThatDoesNotFit(t *testing.T) {
 	}
 	cancel, done := startBatch(t, "batch", "test/batch", in, "-o", out, "-c", "1")
 	receive(t, "the blocked request to start", app.blocked)
-	waitFor(t, "the journal entry", func() bool { return lineCount(out+".journal") == 2 })
+	waitFor(t, "the journal entry", func() bool { return countEvents(t, out+".journal", evAccepted) == 1 })
 	cancel()
 	if r := await(t, done); r.code != exitInterrupted {
 		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)

@@ -69,32 +69,51 @@ func terminalFD(w any) (int, bool) {
 func (c *console) disableColor() { c.color = false }
 
 // Write writes whole lines to stderr, above the status line if one is
-// shown. It implements io.Writer so that loggers can use it.
+// shown, with their control characters escaped (newlines and tabs are
+// kept). It implements io.Writer so that loggers and cobra can use it.
 func (c *console) Write(p []byte) (int, error) {
+	if _, err := c.writeLine(painted(escapeControls(string(p), block))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeLine writes s to stderr, above the status line if one is shown.
+func (c *console) writeLine(s painted) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.eraseLocked()
-	n, err := c.stderr.Write(p)
+	n, err := io.WriteString(c.stderr, string(s))
 	c.drawLocked()
 	return n, err
 }
 
-// errorf prints one formatted line on stderr.
+// errorf prints one line on stderr: format is falgo's own, and each
+// argument is escaped (see sprintf), so server text in it is harmless.
 func (c *console) errorf(format string, args ...any) {
-	fmt.Fprintf(c, format+"\n", args...)
+	c.writeLine(sprintf(format, args...) + "\n")
 }
 
 // setStatus shows s as the status line, replacing the previous one. It
 // does nothing unless stderr is a terminal.
-func (c *console) setStatus(s string) {
+func (c *console) setStatus(s painted) {
 	if !c.stderrTTY {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.eraseLocked()
-	c.status = c.fit(s)
+	c.status = c.fit(string(s))
 	c.drawLocked()
+}
+
+// printOut prints one line of text on stdout (a request id, a URL), with
+// its control characters escaped.
+func (c *console) printOut(s string) error {
+	if _, err := io.WriteString(c.stdout, escapeControls(s, inline)+"\n"); err != nil {
+		return fmt.Errorf("writing to stdout: %w", err)
+	}
+	return nil
 }
 
 // clearStatus removes the status line.
@@ -195,12 +214,13 @@ const (
 	ansiCyan   = "\x1b[36m"
 )
 
-// paint wraps s in a colour code when colours are on.
-func (c *console) paint(code, s string) string {
+// paint escapes s and wraps it in a colour code when colours are on.
+func (c *console) paint(code, s string) painted {
+	s = escapeControls(s, inline)
 	if !c.color {
-		return s
+		return painted(s)
 	}
-	return code + s + ansiReset
+	return painted(code + s + ansiReset)
 }
 
 // writeJSON prints one JSON value on stdout: indented when stdout is a
@@ -213,13 +233,16 @@ func (c *console) writeJSON(data []byte, compact bool) error {
 	} else {
 		err = json.Compact(&buf, data)
 	}
-	if err != nil {
-		// Not JSON after all (an app answering text): print it as it came.
-		buf.Reset()
-		buf.Write(bytes.TrimSpace(data))
+	var out []byte
+	if err == nil {
+		out = escapeJSON(buf.Bytes())
+	} else {
+		// Not JSON after all (an app answering text): print it as it
+		// came, escaped.
+		out = []byte(escapeControls(string(bytes.TrimSpace(data)), block))
 	}
-	buf.WriteByte('\n')
-	if _, err := c.stdout.Write(buf.Bytes()); err != nil {
+	out = append(out, '\n')
+	if _, err := c.stdout.Write(out); err != nil {
 		return fmt.Errorf("writing to stdout: %w", err)
 	}
 	return nil
@@ -239,13 +262,14 @@ func (c *console) writeJSONLine(v any) error {
 	} else if err := enc.Encode(v); err != nil {
 		return err
 	}
-	if _, err := c.stdout.Write(buf.Bytes()); err != nil {
+	if _, err := c.stdout.Write(escapeJSON(buf.Bytes())); err != nil {
 		return fmt.Errorf("writing to stdout: %w", err)
 	}
 	return nil
 }
 
-// marshalJSON encodes v without HTML escaping.
+// marshalJSON encodes v without HTML escaping, and without a raw control
+// character (encoding/json leaves DEL and U+0080 to U+009F as they are).
 func marshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -253,5 +277,5 @@ func marshalJSON(v any) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return escapeJSON(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }

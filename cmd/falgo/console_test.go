@@ -23,7 +23,7 @@ func TestFormatElapsed(t *testing.T) {
 func TestStatusLineFitsTheTerminal(t *testing.T) {
 	var buf syncBuffer
 	c := &console{stderr: &buf, stderrTTY: true, color: true, width: 20}
-	c.setStatus(c.paint(ansiCyan, "⠋") + " " + strings.Repeat("x", 50))
+	c.setStatus(c.paint(ansiCyan, "⠋") + painted(" "+strings.Repeat("x", 50)))
 	if got := visibleWidth(c.status); got > 19 {
 		t.Errorf("status line is %d columns on a 20-column terminal: %q", got, c.status)
 	}
@@ -36,7 +36,7 @@ func TestStatusLineFitsTheTerminal(t *testing.T) {
 	// Without a terminal, status lines are never drawn.
 	var plain syncBuffer
 	p := &console{stderr: &plain}
-	p.setStatus("spinning")
+	p.setStatus(painted("spinning"))
 	p.errorf("line")
 	if plain.String() != "line\n" {
 		t.Errorf("not a terminal: %q", plain.String())

@@ -20,6 +20,7 @@ const (
 	exitUsage       = 2
 	exitCredentials = 3
 	exitTimeout     = 4
+	exitUncertain   = 5
 	exitInterrupted = 130
 )
 
@@ -30,6 +31,8 @@ const exitCodeHelp = `Exit codes:
   2    the command line is wrong (unknown command or flag, bad -i, bad --input)
   3    no usable credentials, or fal rejected them
   4    --timeout ran out (a queued request keeps running; falgo result fetches it)
+  5    falgo batch left inputs uncertain: submitted, but whether fal queued
+       them is unknown (listed in RESULTS.jsonl.uncertain; see falgo batch --help)
   130  interrupted by Ctrl-C or SIGTERM (queued requests keep running)`
 
 // usageError marks an error in the command line itself (unknown command or

@@ -35,6 +35,7 @@
 //	2    the command line is wrong (unknown command or flag, bad -i, bad --input)
 //	3    no usable credentials, or fal rejected them
 //	4    --timeout ran out (a queued request keeps running; falgo result fetches it)
+//	5    falgo batch left inputs uncertain (submitted, but whether fal queued them is unknown)
 //	130  interrupted by SIGINT (Ctrl-C) or SIGTERM; queued requests keep running
 //
 // Errors are printed to stderr as one line, "falgo <command>: <what went

@@ -81,7 +81,7 @@ func (p *progress) draw(advance bool) {
 	if advance {
 		p.frame++
 	}
-	line := fmt.Sprintf("%s %s %s %s",
+	line := sprintf("%s %s %s %s",
 		p.con.paint(ansiCyan, spinnerFrames[p.frame%len(spinnerFrames)]),
 		p.app, p.state, p.con.paint(ansiDim, formatElapsed(time.Since(p.start))))
 	finished := p.finished
@@ -110,7 +110,7 @@ func (p *progress) submitted(requestID string) {
 	if p.quiet {
 		return
 	}
-	p.con.errorf("%s", p.con.paint(ansiDim, fmt.Sprintf("falgo: request %s queued (%s)", requestID, p.app)))
+	p.con.errorf("%s", p.con.paint(ansiDim, "falgo: request "+requestID+" queued ("+p.app+")"))
 }
 
 // update reports a status from the queue, and the log lines it carries.
@@ -160,21 +160,15 @@ func (p *progress) logs(logs []fal.Log) {
 }
 
 // formatLog renders one log line: "[LEVEL] message", coloured by level on
-// a terminal.
-func (p *progress) formatLog(l fal.Log) string {
+// a terminal. The level and the message are the app's: paint escapes every
+// control character in them, newlines and tabs included, since each log
+// line is printed as one line.
+func (p *progress) formatLog(l fal.Log) painted {
 	level := strings.ToUpper(l.Level)
 	if level == "" {
 		level = "INFO"
 	}
 	msg := strings.TrimRight(l.Message, "\r\n")
-	// A log line holding a carriage return or escape codes would break the
-	// status line or spoil a log file.
-	msg = strings.Map(func(r rune) rune {
-		if r == '\r' || r == '\x1b' {
-			return -1
-		}
-		return r
-	}, msg)
 	code := ansiDim
 	switch level {
 	case "ERROR", "STDERR":

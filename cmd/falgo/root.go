@@ -149,7 +149,7 @@ func execute(ctx context.Context, args []string, con *console) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(con, "%s: %s\n", cmd.CommandPath(), oneLine(err.Error()))
+		con.errorf("%s: %s", cmd.CommandPath(), oneLine(err.Error()))
 		fmt.Fprint(con, cmd.UsageString())
 		return exitUsage
 	}
@@ -163,6 +163,8 @@ func execute(ctx context.Context, args []string, con *console) int {
 		}
 		code = exitInterrupted
 	}
-	fmt.Fprintf(con, "%s: %s\n", cmd.CommandPath(), msg)
+	// The message may quote the server (an app's error, a field name, a
+	// request id): errorf escapes it.
+	con.errorf("%s: %s", cmd.CommandPath(), msg)
 	return code
 }

@@ -70,17 +70,34 @@ func outputName(f fal.File, app, requestID string, i, n int) string {
 }
 
 // plainName returns name if it is safe as a file name in the save
-// directory (no directories, no dot files, printable), else "".
+// directory, else "". The name comes from the server, so it must be one
+// plain path element on every system: no directories or drive letters,
+// no dot files, nothing a shell glob could take for an option (a leading
+// "-"), none of Windows' reserved characters and device names, no
+// trailing dot or space (which Windows drops), and nothing escapeControls
+// would change (control characters, invalid UTF-8): the name is printed
+// as "saved PATH" and must read as it is.
 func plainName(name string) string {
-	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") || strings.ContainsAny(name, `/\:`) || len(name) > 200 {
+	if name == "" || len(name) > 200 || name != filepath.Base(name) ||
+		strings.HasPrefix(name, ".") || strings.HasPrefix(name, "-") ||
+		strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") ||
+		strings.ContainsAny(name, `/\:<>"|?*`) ||
+		escapeControls(name, inline) != name || windowsDevice(name) {
 		return ""
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return ""
-		}
-	}
 	return name
+}
+
+// windowsDevice reports names Windows opens as a device whatever the
+// extension: CON, PRN, AUX, NUL, COM1-9, LPT1-9.
+func windowsDevice(name string) bool {
+	stem, _, _ := strings.Cut(strings.ToUpper(name), ".")
+	stem = strings.TrimRight(stem, " ")
+	switch stem {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	return len(stem) == 4 && (strings.HasPrefix(stem, "COM") || strings.HasPrefix(stem, "LPT")) && stem[3] >= '0' && stem[3] <= '9'
 }
 
 // appSlug is the last segment of an app id, for file names

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 
 	fal "github.com/falgo/fal"
@@ -88,8 +87,8 @@ func (c *cli) submitApp(ctx context.Context, app string, o submitOptions) error 
 		if err := c.con.writeJSON(b, true); err != nil {
 			return err
 		}
-	} else if _, err := fmt.Fprintln(c.con.stdout, h.RequestID); err != nil {
-		return fmt.Errorf("writing to stdout: %w", err)
+	} else if err := c.con.printOut(h.RequestID); err != nil {
+		return err
 	}
 	if c.g.local {
 		c.con.errorf("falgo: note: the --local server stops with this command, and the request with it; for submit, status and result across commands, run `falgo local` and point falgo at it")

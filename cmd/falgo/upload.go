@@ -72,10 +72,10 @@ func (c *cli) upload(ctx context.Context, paths []string, o uploadOptions) error
 		if c.g.json {
 			err = c.con.writeJSONLine(map[string]string{"file": p, "url": u})
 		} else {
-			_, err = fmt.Fprintln(c.con.stdout, u)
+			err = c.con.printOut(u)
 		}
 		if err != nil {
-			return fmt.Errorf("writing to stdout: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -104,7 +104,7 @@ func (c *cli) uploadOne(ctx context.Context, cl *fal.Client, path string, o uplo
 	}
 	bar := progressbar.NewOptions64(st.Size(),
 		progressbar.OptionSetWriter(c.con.stderr),
-		progressbar.OptionSetDescription(filepath.Base(path)),
+		progressbar.OptionSetDescription(escapeControls(filepath.Base(path), inline)),
 		progressbar.OptionShowBytes(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),

@@ -8,6 +8,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -65,6 +66,11 @@ const (
 	// DefaultMaxBody bounds a buffered response body; a sync run that
 	// returns images as data URIs stays far below it.
 	DefaultMaxBody = 256 << 20
+	// DefaultMaxEvent bounds one server-sent event (and one line of it)
+	// and one realtime frame.
+	DefaultMaxEvent = 64 << 20
+	// DefaultMaxLogs bounds the log entries kept while following a request.
+	DefaultMaxLogs = 10_000
 	// MaxErrorBody bounds what is read and kept of an error body.
 	MaxErrorBody = 8 << 10
 )
@@ -85,6 +91,8 @@ type Config struct {
 	Auth       AuthSource // credentials for the client's hosts
 	Errors     Errors
 	MaxBody    int64            // bound of a buffered body; 0 for DefaultMaxBody
+	MaxEvent   int64            // bound of an event or frame; 0 for DefaultMaxEvent
+	MaxLogs    int              // bound of the log entries kept; 0 for DefaultMaxLogs
 	Now        func() time.Time // the clock; nil for time.Now
 
 	// Built by Prepare.
@@ -126,12 +134,13 @@ func (c *Config) Clock() time.Time {
 	return time.Now()
 }
 
-func (c *Config) maxBody() int64 {
-	if c.MaxBody > 0 {
-		return c.MaxBody
-	}
-	return DefaultMaxBody
-}
+func (c *Config) maxBody() int64 { return cmp.Or(c.MaxBody, DefaultMaxBody) }
+
+// EventLimit is the bound of one server-sent event or realtime frame.
+func (c *Config) EventLimit() int64 { return cmp.Or(c.MaxEvent, DefaultMaxEvent) }
+
+// LogLimit is the bound of the log entries kept while following a request.
+func (c *Config) LogLimit() int { return cmp.Or(c.MaxLogs, DefaultMaxLogs) }
 
 // Debug logs at debug level when a logger is set.
 func (c *Config) Debug(ctx context.Context, msg string, attrs ...slog.Attr) {

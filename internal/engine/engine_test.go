@@ -104,7 +104,7 @@ func TestBodyLimit(t *testing.T) {
 	c.MaxBody = 16 << 10
 	for _, path := range []string{"/claims", "/chunked"} {
 		_, err := c.Do(context.Background(), &Request{Op: "run", Method: http.MethodGet, URL: srv.URL + path, Class: retry.Idempotent})
-		if err == nil || !strings.Contains(err.Error(), "larger than 16384 bytes") {
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "larger than 16 KiB, the Body limit") {
 			t.Errorf("%s: err = %v, want the body limit", path, err)
 		}
 	}

@@ -1,11 +1,41 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 )
+
+// ErrTooLarge is matched (errors.Is) by every error that says an answer
+// exceeded one of the limits.
+var ErrTooLarge = errors.New("fal: an answer exceeded a limit")
+
+// LimitError says what exceeded which limit, and how to raise it.
+type LimitError struct {
+	Op    string // what was being done
+	What  string // what was too large, e.g. "the answer"
+	Field string // the field of fal.Limits that bounds it, e.g. "Body"
+	Limit int64  // the limit, in bytes (or entries)
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("fal: %s: %s is larger than %s, the %s limit (raise it with fal.WithLimits)", e.Op, e.What, size(e.Limit), e.Field)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *LimitError) Is(target error) bool { return target == ErrTooLarge }
+
+// size renders a byte count for people.
+func size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
 
 // errTooLarge means a body exceeded its limit.
 var errTooLarge = errors.New("body too large")
@@ -14,20 +44,37 @@ var errTooLarge = errors.New("body too large")
 // the header is the server's word, not a measurement.
 const presize = 1 << 20
 
-// readBody reads a whole response body of at most limit bytes.
+// readBody reads a whole response body of at most limit bytes. Its buffer
+// grows by doubling but never past limit+1 bytes, so a body over the limit
+// costs at most that much memory, whatever the server claims or sends.
 func readBody(res *http.Response, limit int64) ([]byte, error) {
 	if res.ContentLength > limit {
 		return nil, errTooLarge
 	}
-	var buf bytes.Buffer
-	if n := res.ContentLength; n > 0 {
-		buf.Grow(int(min(n, presize)))
+	n := int64(512)
+	if res.ContentLength > 0 {
+		n = min(res.ContentLength+1, presize)
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(res.Body, limit+1)); err != nil {
-		return nil, err
+	buf := make([]byte, 0, min(n, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return nil, errTooLarge
+			}
+			grown := make([]byte, len(buf), min(int64(2*cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := res.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			if int64(len(buf)) > limit {
+				return nil, errTooLarge
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if int64(buf.Len()) > limit {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), nil
 }

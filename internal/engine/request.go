@@ -226,7 +226,7 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 	body, err := readBody(res, c.maxBody())
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
-			return nil, &permanent{falerr.New("%s: the answer is larger than %d bytes, the limit of a response body", req.Op, c.maxBody())}
+			return nil, &permanent{&LimitError{Op: req.Op, What: "the answer", Field: "Body", Limit: c.maxBody()}}
 		}
 		return nil, c.transportError(actx, req, auth, err)
 	}

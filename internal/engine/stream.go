@@ -32,8 +32,8 @@ var errIdle = errors.New("the stream stayed silent too long")
 
 // Open sends req and returns its answer once the headers have arrived. The
 // per-attempt timeout bounds only that wait; the body may stream for as
-// long as ctx allows, with idle (if > 0) cutting a stream that stays
-// silent that long. Attempts are retried (per the policy and req.Class)
+// long as ctx allows, with idle (if > 0) cutting a stream that goes that
+// long without a Touch. Attempts are retried (per the policy and req.Class)
 // only before an answer arrived; a non-2xx answer is read (bounded) and
 // returned as the Config's HTTP error.
 func (c *Config) Open(ctx context.Context, req *Request, idle time.Duration) (*Stream, error) {
@@ -90,13 +90,16 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	return s, nil
 }
 
-// Read reads the body; data resets the idle timer.
-func (s *Stream) Read(p []byte) (int, error) {
-	n, err := s.body.Read(p)
-	if n > 0 && s.timer != nil {
+// Read reads the body.
+func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
+
+// Touch restarts the idle timer: call it for each complete event, so that
+// the idle timeout measures time without an event, not without a byte (a
+// server trickling one byte a second must not keep a stream alive).
+func (s *Stream) Touch() {
+	if s.timer != nil {
 		s.timer.Reset(s.idle)
 	}
-	return n, err
 }
 
 // TimedOut reports whether the idle timer cut the stream.

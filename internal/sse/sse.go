@@ -2,15 +2,22 @@
 // specification's parsing rules: lines end at CRLF, LF or CR; lines starting
 // with ':' are comments; "field:value" loses one space after the colon;
 // several data lines join with "\n"; an empty line dispatches the event; a
-// final event without its empty line is dropped. Lines have no length cap.
+// final event without its empty line is dropped. A decoder made with a
+// limit refuses a line or an event's data longer than it (ErrTooLarge)
+// before reading further, so memory stays bounded whatever the stream.
 package sse
 
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 )
+
+// ErrTooLarge is returned when a line or an event's data exceeds the
+// decoder's limit.
+var ErrTooLarge = errors.New("server-sent event larger than the limit")
 
 // Event is one dispatched event.
 type Event struct {
@@ -23,6 +30,7 @@ type Event struct {
 // Decoder reads events from a stream.
 type Decoder struct {
 	r       *bufio.Reader
+	max     int // longest line and event data; 0 for no limit
 	lastID  string
 	retry   int
 	pendCR  bool // the previous line ended with CR: skip an LF that follows
@@ -30,9 +38,14 @@ type Decoder struct {
 	err     error
 }
 
-// NewDecoder returns a decoder reading from r.
-func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 4<<10)}
+// NewDecoder returns a decoder reading from r, with no limit on the size
+// of lines and events.
+func NewDecoder(r io.Reader) *Decoder { return NewLimitedDecoder(r, 0) }
+
+// NewLimitedDecoder returns a decoder reading from r that refuses lines
+// and event data longer than max bytes (0 for no limit).
+func NewLimitedDecoder(r io.Reader, max int) *Decoder {
+	return &Decoder{r: bufio.NewReaderSize(r, 4<<10), max: max}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends
@@ -78,6 +91,10 @@ func (d *Decoder) Next() (Event, error) {
 		}
 		switch string(name) {
 		case "data":
+			if d.max > 0 && data.Len()+len(value)+btoi(hasData) > d.max {
+				d.err = ErrTooLarge
+				return Event{}, d.err
+			}
 			if hasData {
 				data.WriteByte('\n')
 			}
@@ -97,6 +114,13 @@ func (d *Decoder) Next() (Event, error) {
 			dirty = true
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func isDigits(b []byte) bool {
@@ -156,6 +180,10 @@ func (d *Decoder) readLine() ([]byte, error) {
 				line = append(line, chunk...)
 				_, _ = d.r.Discard(len(chunk))
 			}
+		}
+		// "data:" and a space, then the value: the prefix does not count.
+		if d.max > 0 && len(line) > d.max+len("data: ") {
+			return nil, ErrTooLarge
 		}
 	}
 }

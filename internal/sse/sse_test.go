@@ -108,5 +108,72 @@ func FuzzDecoder(f *testing.F) {
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("chunking changed the events: %#v vs %#v", a, b)
 		}
+		// With a limit, the events are the unlimited decoder's, up to the
+		// first one that does not fit, and none is over the limit.
+		const limit = 16
+		d := NewLimitedDecoder(iotest.OneByteReader(strings.NewReader(string(in))), limit)
+		for i := 0; ; i++ {
+			ev, err := d.Next()
+			if err == io.EOF {
+				if i != len(a) {
+					t.Fatalf("the limited decoder ended after %d of %d events", i, len(a))
+				}
+				return
+			}
+			if errors.Is(err, ErrTooLarge) {
+				return
+			}
+			if err != nil {
+				t.Fatalf("limited decoder: %v", err)
+			}
+			if len(ev.Data) > limit || i >= len(a) || !reflect.DeepEqual(ev, a[i]) {
+				t.Fatalf("limited event %d = %#v, want %#v within %d bytes", i, ev, a[min(i, len(a)-1)], limit)
+			}
+		}
 	})
+}
+
+func TestLimitedDecoder(t *testing.T) {
+	ok := "data: " + strings.Repeat("x", 100) + "\n\n"
+	d := NewLimitedDecoder(strings.NewReader(ok+"data: "+strings.Repeat("y", 101)+"\n\n"), 100)
+	if ev, err := d.Next(); err != nil || len(ev.Data) != 100 {
+		t.Fatalf("an event at the limit: %v, %d bytes", err, len(ev.Data))
+	}
+	if _, err := d.Next(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("a line over the limit: err = %v", err)
+	}
+	// Many short data lines that add up to more than the limit.
+	many := strings.Repeat("data: "+strings.Repeat("z", 30)+"\n", 4) + "\n"
+	if _, err := NewLimitedDecoder(strings.NewReader(many), 100).Next(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("an event over the limit: err = %v", err)
+	}
+	// A line that never ends is refused once it passes the limit, without
+	// reading the rest of the stream.
+	r := &countingReader{r: io.MultiReader(strings.NewReader("data: "), endless('q'))}
+	if _, err := NewLimitedDecoder(r, 1<<20).Next(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("an endless line: err = %v", err)
+	}
+	if r.n > 2<<20 {
+		t.Fatalf("read %d bytes of an endless line with a 1 MiB limit", r.n)
+	}
+}
+
+type endless byte
+
+func (e endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(e)
+	}
+	return len(p), nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
 }
