@@ -74,6 +74,14 @@ type settings struct {
 	priority     Priority      // WithPriority
 	webhook      string        // WithWebhook
 
+	// fal's request controls
+	noStore    bool   // WithoutPayloadStorage
+	noRetry    bool   // WithoutServerRetries
+	noFallback bool   // WithoutFallback
+	tags       string // WithTags, as the header value
+	maxQueue   int    // WithMaxQueueLength; 0 for none
+	method     string // WithMethod; "" for POST
+
 	logs          bool          // WithLogs
 	polling       bool          // WithPolling
 	pollInterval  time.Duration // WithPolling; 0: defaultPollInterval

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/falgo/fal/internal/clientlink"
 	"github.com/falgo/fal/internal/engine"
 	"github.com/falgo/fal/internal/falerr"
 )
@@ -123,3 +124,13 @@ func (c *Client) clock() time.Time { return c.eng.Clock() }
 
 // slogError is the log attribute of an error.
 func slogError(err error) slog.Attr { return slog.String("error", err.Error()) }
+
+func init() {
+	clientlink.Engine = func(v any) (*engine.Config, error) {
+		c, _ := v.(*Client)
+		if c == nil || c.eng == nil {
+			return nil, falerr.New("the Client is nil or was not built with NewClient")
+		}
+		return c.eng, nil
+	}
+}

@@ -2,12 +2,15 @@ package fal
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,8 +35,14 @@ type HTTPError struct {
 	Message     string          // readable one-line summary of the body's detail
 	Detail      json.RawMessage // the body's raw "detail" value, if JSON
 	FieldErrors []FieldError    // validation errors of a 422 (or a list detail)
-	Body        []byte          // the body, at most 8 KiB, with any credential removed
-	Header      http.Header     // response headers, with any credential removed
+	// DocsURL is the documentation page the Platform API names for its
+	// errors ({"error": {"type", "message", "docs_url", "request_id"}}).
+	DocsURL string
+	// BillableUnits is X-Fal-Billable-Units: what fal billed for the
+	// failed request, 0 when it did not say.
+	BillableUnits float64
+	Body          []byte      // the body, at most 8 KiB, with any credential removed
+	Header        http.Header // response headers, with any credential removed
 }
 
 // FieldError is one validation error of a 422 answer.
@@ -116,8 +125,26 @@ func newHTTPError(f *engine.Failure) *HTTPError {
 		Header:      f.Header,
 		Body:        f.Body,
 	}
+	e.BillableUnits = billableUnits(f.Header)
 	e.Message = oneLine(e.parseBody(f.Body))
 	return e
+}
+
+// billableUnits reads X-Fal-Billable-Units (0 when absent or unreadable).
+func billableUnits(h http.Header) float64 {
+	v, err := strconv.ParseFloat(strings.TrimSpace(h.Get("X-Fal-Billable-Units")), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return 0
+	}
+	return v
+}
+
+// platformError is the Platform API's error envelope.
+type platformError struct {
+	Type      string `json:"type"`
+	Message   string `json:"message"`
+	DocsURL   string `json:"docs_url"`
+	RequestID string `json:"request_id"`
 }
 
 // parseBody fills Detail, ErrorType and FieldErrors from a fal error body
@@ -137,6 +164,12 @@ func (e *HTTPError) parseBody(body []byte) string {
 		if raw, ok := obj["detail"]; ok {
 			e.Detail = raw
 			return e.detailMessage(raw)
+		}
+		var pe platformError
+		if raw, ok := obj["error"]; ok && json.Unmarshal(raw, &pe) == nil && (pe.Type != "" || pe.Message != "") {
+			e.ErrorType, e.DocsURL = cmp.Or(pe.Type, e.ErrorType), pe.DocsURL
+			e.RequestID = cmp.Or(e.RequestID, pe.RequestID)
+			return cmp.Or(pe.Message, pe.Type)
 		}
 		for _, k := range []string{"message", "error"} {
 			var s string

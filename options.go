@@ -111,6 +111,13 @@ func WithCDNHost(host string) Option {
 	return hostOption("WithCDNHost", host, func(h *engine.Hosts, u *url.URL) { h.CDN = u })
 }
 
+// WithAPIHost sets the host of fal's Platform API, which package platform
+// calls (default $FAL_API_HOST, else api.fal.ai; its paths start with
+// /v1). It takes the same forms as WithRunHost.
+func WithAPIHost(host string) Option {
+	return hostOption("WithAPIHost", host, func(h *engine.Hosts, u *url.URL) { h.API = u })
+}
+
 func hostOption(name, host string, set func(*engine.Hosts, *url.URL)) Option {
 	return clientOption(func(e *engine.Config) error {
 		u, err := engine.ParseHost(name, host)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/falgo/fal/internal/appid"
@@ -61,10 +62,22 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 	if err != nil {
 		return nil, err
 	}
+	q := url.Values{}
 	if cl.s.webhook != "" {
-		req.URL += "?" + url.Values{"fal_webhook": {cl.s.webhook}}.Encode()
+		q.Set("fal_webhook", cl.s.webhook)
+	}
+	if cl.s.maxQueue > 0 {
+		q.Set("fal_max_queue_length", strconv.Itoa(cl.s.maxQueue))
+		req.FinalStatus = http.StatusTooManyRequests
+	}
+	if len(q) > 0 {
+		req.URL += "?" + q.Encode()
 	}
 	resp, err := cl.eng.Do(ctx, req)
+	var he *HTTPError
+	if cl.s.maxQueue > 0 && errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
+		return nil, &queueFullError{op: op, max: cl.s.maxQueue, err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +306,7 @@ func (h *RequestHandle) finish(ctx context.Context, cl *call, done Completed, lo
 	if rid == "" {
 		rid = h.RequestID
 	}
-	return &Result{RequestID: rid, Data: resp.Body}, nil
+	return &Result{RequestID: rid, Data: resp.Body, BillableUnits: billableUnits(resp.Header)}, nil
 }
 
 // cancelBody is the queue's answer to a cancel.

@@ -18,11 +18,15 @@ import (
 	"github.com/falgo/fal/internal/retry"
 )
 
-// Result is the output of a request: the raw JSON the app returned and the
-// request id fal assigned (x-fal-request-id).
+// Result is the output of a request: the raw JSON the app returned, the
+// request id fal assigned (x-fal-request-id) and what fal billed for it.
 type Result struct {
 	RequestID string
 	Data      json.RawMessage
+	// BillableUnits is X-Fal-Billable-Units: the units fal billed for the
+	// request (multiply by the endpoint's unit price, see package
+	// platform), 0 when fal did not say.
+	BillableUnits float64
 }
 
 // Decode unmarshals the output into v.
@@ -52,11 +56,14 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 	if err != nil {
 		return nil, err
 	}
+	if err := withMethod(req, cl.s.method, input); err != nil {
+		return nil, err
+	}
 	resp, err := cl.eng.Do(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{RequestID: resp.RequestID, Data: resp.Body}, nil
+	return &Result{RequestID: resp.RequestID, Data: resp.Body, BillableUnits: billableUnits(resp.Header)}, nil
 }
 
 // jobRequest builds the POST that starts a job of app on host (run,
@@ -79,15 +86,58 @@ func (c *Client) jobRequest(ctx context.Context, cl *call, op, app string, host 
 	}, nil
 }
 
+// withMethod makes req a PUT, or a GET with the input as its query
+// (WithMethod).
+func withMethod(req *engine.Request, method string, input any) error {
+	switch method {
+	case "", http.MethodPost:
+		return nil
+	case http.MethodPut:
+		req.Method = method
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &fields); err != nil {
+		return falerr.New("%s: WithMethod(GET) sends the input as query parameters, so it must be a JSON object, not %T", req.Op, input)
+	}
+	q := url.Values{}
+	for k, raw := range fields {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			q.Set(k, s)
+		} else {
+			q.Set(k, string(raw))
+		}
+	}
+	req.Method, req.Body = http.MethodGet, nil
+	if len(q) > 0 {
+		req.URL += "?" + q.Encode()
+	}
+	return nil
+}
+
 // jobHeader carries a job's request settings: the runner hint, the start
-// timeout, the queue priority, and the storage lifecycle of the files the
-// app generates (X-Fal-Object-Lifecycle-Preference).
+// timeout, the queue priority, fal's request controls (payload storage,
+// server-side retries, fallbacks, tags), and the storage lifecycle of the
+// files the app generates (X-Fal-Object-Lifecycle-Preference).
 func jobHeader(s *settings) http.Header {
 	lc := s.upload.lifecycle()
-	if s.hint == nil && s.startTimeout == 0 && s.priority == "" && lc == "" {
+	if s.hint == nil && s.startTimeout == 0 && s.priority == "" && lc == "" && !s.noStore && !s.noRetry && !s.noFallback && s.tags == "" {
 		return nil
 	}
 	h := http.Header{}
+	if s.noStore {
+		h.Set("X-Fal-Store-IO", "0")
+	}
+	if s.noRetry {
+		h.Set("X-Fal-No-Retry", "1")
+	}
+	if s.noFallback {
+		h.Set("X-App-Fal-Disable-Fallback", "true")
+	}
+	if s.tags != "" {
+		h.Set("X-Fal-Tags", s.tags)
+	}
 	if s.hint != nil {
 		h.Set("X-Fal-Runner-Hint", *s.hint)
 	}

@@ -15,13 +15,15 @@ const (
 	DefaultRunHost  = "fal.run"
 	DefaultRestHost = "rest.fal.ai"
 	DefaultCDNHost  = "v3.fal.media"
+	DefaultAPIHost  = "api.fal.ai"
 )
 
 // Hosts are the base URLs of fal's services, without a trailing slash.
 // Credentials go only to URLs on these hosts (Owns).
 type Hosts struct {
 	Run, Queue, Rest, CDN *url.URL
-	queueExplicit         bool // Queue was set, rather than derived from Run
+	API                   *url.URL // the Platform API (its paths start with /v1)
+	queueExplicit         bool     // Queue was set, rather than derived from Run
 }
 
 // ParseHost accepts a bare host[:port] (reached over https, like the Python
@@ -82,8 +84,8 @@ func QueueFromRun(run *url.URL) *url.URL {
 	return &q
 }
 
-// HostsFromEnv reads FAL_RUN_HOST, FAL_QUEUE_RUN_HOST, FAL_REST_HOST and
-// FAL_CDN_HOST, with fal's defaults for those unset or blank. An invalid
+// HostsFromEnv reads FAL_RUN_HOST, FAL_QUEUE_RUN_HOST, FAL_REST_HOST,
+// FAL_CDN_HOST and FAL_API_HOST, with fal's defaults for those unset or blank. An invalid
 // value is an error naming the variable.
 func HostsFromEnv() (Hosts, error) {
 	var h Hosts
@@ -116,6 +118,9 @@ func HostsFromEnv() (Hosts, error) {
 	if h.CDN, err = get("FAL_CDN_HOST", DefaultCDNHost); err != nil {
 		return h, err
 	}
+	if h.API, err = get("FAL_API_HOST", DefaultAPIHost); err != nil {
+		return h, err
+	}
 	return h, nil
 }
 
@@ -127,7 +132,7 @@ func (h Hosts) all() []struct {
 	return []struct {
 		name string
 		u    *url.URL
-	}{{"run", h.Run}, {"queue", h.Queue}, {"REST", h.Rest}, {"CDN", h.CDN}}
+	}{{"run", h.Run}, {"queue", h.Queue}, {"REST", h.Rest}, {"CDN", h.CDN}, {"API", h.API}}
 }
 
 // Validate refuses plain http to hosts that are not this machine unless
@@ -214,5 +219,5 @@ func IsLoopback(host string) bool {
 
 // String lists the hosts, for descriptions of a client.
 func (h Hosts) String() string {
-	return fmt.Sprintf("run: %s, queue: %s, rest: %s, cdn: %s", h.Run, h.Queue, h.Rest, h.CDN)
+	return fmt.Sprintf("run: %s, queue: %s, rest: %s, cdn: %s, api: %s", h.Run, h.Queue, h.Rest, h.CDN, h.API)
 }

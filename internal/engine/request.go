@@ -42,6 +42,9 @@ type Request struct {
 	// NoTimeout exempts the request from the per-attempt timeout: moving
 	// file data may take longer than any fixed bound; the context limits it.
 	NoTimeout bool
+	// FinalStatus, if not 0, is an answer status that ends the attempts at
+	// once (a 429 the caller asked for, such as a full queue).
+	FinalStatus int
 }
 
 // NoAuth is the Auth value that sends no Authorization header; the NUL
@@ -110,7 +113,11 @@ func (c *Config) loop(ctx context.Context, req *Request, send func(Auth, int) er
 		if errors.As(err, &p) {
 			return p.err
 		}
-		d := c.Decide(ctx, failureOf(err), req.Class, n)
+		f := failureOf(err)
+		if req.FinalStatus != 0 && f.Status == req.FinalStatus {
+			return c.final(req, err, retry.Decision{})
+		}
+		d := c.Decide(ctx, f, req.Class, n)
 		if !d.Retry {
 			return c.final(req, err, d)
 		}
