@@ -21,16 +21,18 @@
 //
 //   - An Option says how the client reaches fal: WithKey, WithCredentials,
 //     WithTimeout, WithHTTPClient, WithRunHost, WithQueueHost, WithRestHost,
-//     WithCDNHost, WithInsecureHTTP, WithLogger, WithHeader, WithRetryPolicy,
-//     WithMaxRetries. Pass Options to NewClient. Every Option is also a
+//     WithCDNHost, WithAPIHost, WithInsecureHTTP, WithLogger, WithHeader,
+//     WithRetryPolicy, WithMaxRetries, WithLimits. Pass Options to NewClient. Every Option is also a
 //     RequestOption: given to one call, it overrides the client's setting
 //     for that call only (a per-call WithKey is how temporary credentials
 //     are used; per-call hosts reach a second environment, by-id calls such
 //     as Client.Status included).
 //   - A RequestOption made for one kind of call (WithPath, WithHint,
 //     WithStartTimeout, WithPriority, WithWebhook, WithLogs, WithPolling,
-//     WithClientTimeout, OnEnqueue, OnQueueUpdate, WithStreamIdleTimeout and
-//     the storage options) is refused, before any request and with an error
+//     WithClientTimeout, OnEnqueue, OnQueueUpdate, WithStreamIdleTimeout,
+//     fal's request controls WithoutPayloadStorage, WithoutServerRetries,
+//     WithoutFallback, WithTags, WithMaxQueueLength and WithMethod, and the
+//     storage options) is refused, before any request and with an error
 //     that says where it applies, by a call it means nothing to: WithPriority
 //     on Run, WithFileName on Run (a file input is named by FileBytes), and
 //     so on. Options are never silently ignored.
@@ -42,6 +44,7 @@
 //	FAL_QUEUE_RUN_HOST  the queue (default queue.<run host>; the run host itself for an IP or localhost)
 //	FAL_REST_HOST       tokens and storage (default rest.fal.ai; falgo's extension)
 //	FAL_CDN_HOST        uploads (default v3.fal.media; falgo's extension)
+//	FAL_API_HOST        the Platform API of package platform (default api.fal.ai)
 //
 // A bare host ("fal.run", "localhost:8443") is reached over https, as the
 // Python client does; a value with a scheme and a path

@@ -19,7 +19,7 @@ import (
 
 // exportNames are the settings `falgo local` prints, all of which the
 // clients need.
-var exportNames = []string{"FAL_KEY", "FAL_RUN_HOST", "FAL_QUEUE_RUN_HOST", "FAL_REST_HOST", "FAL_CDN_HOST"}
+var exportNames = []string{"FAL_KEY", "FAL_RUN_HOST", "FAL_QUEUE_RUN_HOST", "FAL_REST_HOST", "FAL_CDN_HOST", "FAL_API_HOST"}
 
 // server is the one `falgo local` process every workload talks to.
 type server struct {

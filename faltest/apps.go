@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +45,44 @@ type Request struct {
 	srv   *Server
 	emit  func(event any) error // nil: events are dropped
 	logFn func(entry LogEntry)  // nil: logs are dropped
+
+	unitsMu  sync.Mutex
+	units    float64
+	unitsSet bool
+}
+
+// SetBillableUnits sets how many billing units of the app's price (see
+// Price) this request costs, e.g. the megapixels of the images made. It
+// is reported in the X-Fal-Billable-Units header of the answer and billed
+// when the request finishes; the last call wins. Without a call, a
+// request that succeeds bills 1 unit and one that fails bills none.
+// Negative, infinite and NaN values are ignored. It is safe for
+// concurrent use.
+func (r *Request) SetBillableUnits(n float64) {
+	if math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
+		return
+	}
+	r.unitsMu.Lock()
+	r.units, r.unitsSet = n, true
+	r.unitsMu.Unlock()
+}
+
+// billableUnits is what the request bills for an answer with the given
+// status: the units the handler set, else 1 for a success and 0 for a
+// failure; server errors (5xx) bill nothing, as on fal.
+func (r *Request) billableUnits(status int) float64 {
+	if status >= 500 {
+		return 0
+	}
+	r.unitsMu.Lock()
+	defer r.unitsMu.Unlock()
+	if r.unitsSet {
+		return r.units
+	}
+	if status >= 200 && status < 300 {
+		return 1
+	}
+	return 0
 }
 
 // LogEntry is one log line of a queue request, as the status endpoints
@@ -127,6 +167,16 @@ type appConfig struct {
 	startup     time.Duration
 	processing  time.Duration
 	errs        []error
+
+	// Platform API (platform_apps.go): metadata, price, schema.
+	info      *ModelInfo
+	price     float64
+	unit      string
+	priced    bool
+	inType    reflect.Type
+	outType   reflect.Type
+	schemaSet bool
+	doc       json.RawMessage
 }
 
 // Concurrency limits how many requests the app runs at once (its runner
@@ -174,6 +224,9 @@ type app struct {
 	id      string
 	handler HandlerFunc
 	cfg     appConfig
+	plat    *platformApp // metadata, price and OpenAPI document
+	// runnerID names the app's runner in the request history.
+	runnerID string
 
 	executions atomic.Int64
 
@@ -238,6 +291,24 @@ func (a *app) join(prio int, pos func(int)) *waiter {
 	a.waiting[i] = w
 	a.renumber(i)
 	return w
+}
+
+// joinAtMost is join, refused when more than max requests are waiting
+// already (fal_max_queue_length; max < 0: no limit): it then returns nil
+// and the number waiting.
+func (a *app) joinAtMost(prio int, pos func(int), max int) (*waiter, int) {
+	if max < 0 || (a.cfg.concurrency == 0 && a.cfg.startup == 0) {
+		return a.join(prio, pos), 0
+	}
+	a.mu.Lock()
+	n := len(a.waiting)
+	a.mu.Unlock()
+	// The check and the join are two steps; concurrent submits may both
+	// pass, as concurrent submits to fal may.
+	if n > max {
+		return nil, n
+	}
+	return a.join(prio, pos), n
 }
 
 // wait waits until w is granted a slot. If ctx ends first it leaves the
@@ -347,7 +418,11 @@ func (s *Server) Register(id string, h HandlerFunc, opts ...AppOption) error {
 	if len(cfg.errs) > 0 {
 		return fmt.Errorf("Register(%q): %w", id, errors.Join(cfg.errs...))
 	}
-	a := &app{id: id, handler: h, cfg: cfg}
+	plat, err := buildPlatformApp(id, &cfg, time.Now())
+	if err != nil {
+		return fmt.Errorf("Register(%q): %w", id, err)
+	}
+	a := &app{id: id, handler: h, cfg: cfg, plat: plat, runnerID: newID()}
 	s.appsMu.Lock()
 	defer s.appsMu.Unlock()
 	old := s.appTable()
@@ -432,7 +507,7 @@ func (s *Server) Executions(appID string) int {
 // that has no HTTP request of its own): it waits for a runner slot, counts
 // an execution and returns the output JSON. Errors map to HTTP through
 // errorResponse.
-func (s *Server) invoke(ctx context.Context, appID, path string, input json.RawMessage, header http.Header, emit func(event any) error) (json.RawMessage, error) {
+func (s *Server) invoke(ctx context.Context, appID, path string, input json.RawMessage, header http.Header, key *apiKey, emit func(event any) error) (json.RawMessage, error) {
 	a := s.appTable()[appID]
 	if a == nil {
 		return nil, &AppError{Status: http.StatusNotFound, Detail: fmt.Sprintf("Application %q not found", appID)}
@@ -443,7 +518,15 @@ func (s *Server) invoke(ctx context.Context, appID, path string, input json.RawM
 		return nil, ValidationError("", "the input is not valid JSON")
 	}
 	req := &Request{App: a.id, Path: path, RequestID: newID(), Input: input, Header: header, srv: s, emit: emit}
-	return s.execute(ctx, a, req, execOptions{})
+	rec := s.beginRecord(req.RequestID, a, path, "realtime", input, time.Now(), requestControls{storeIO: true}, key)
+	out, err := s.execute(ctx, a, req, execOptions{rec: rec})
+	if err != nil {
+		rep := replyFor(err)
+		s.finishRecord(rec, a, req, rep.status, rep.body, rep.errorType)
+		return nil, err
+	}
+	s.finishRecord(rec, a, req, http.StatusOK, out, "")
+	return out, nil
 }
 
 // execOptions are the per-call knobs of execute.
@@ -452,18 +535,25 @@ type execOptions struct {
 	deadline time.Time   // start deadline (X-Fal-Request-Timeout); zero: none
 	joined   *waiter     // a place in line taken earlier (queue jobs); nil: join now
 	started  func() bool // called once the handler is about to start; false aborts (cancelled)
+	rec      *record     // the request's history record; nil: none
 }
 
 // execute waits for a runner slot, then runs the handler and encodes its
 // output.
 func (s *Server) execute(ctx context.Context, a *app, req *Request, o execOptions) (json.RawMessage, error) {
-	if err := s.waitSlot(ctx, a, o); err != nil {
+	cold, err := s.waitSlot(ctx, a, o)
+	if err != nil {
 		return nil, err
 	}
 	defer a.release()
 	if o.started != nil && !o.started() {
 		return nil, errCancelled
 	}
+	var coldTime time.Duration
+	if cold {
+		coldTime = a.cfg.startup
+	}
+	s.markStarted(o.rec, time.Now(), cold, coldTime)
 	a.executions.Add(1)
 	if d := a.cfg.processing; d > 0 {
 		if err := sleepCtx(ctx, d); err != nil {
@@ -478,8 +568,9 @@ func (s *Server) execute(ctx context.Context, a *app, req *Request, o execOption
 }
 
 // waitSlot acquires a runner slot and pays the cold start, within the start
-// deadline if there is one. On success the caller owns a slot.
-func (s *Server) waitSlot(ctx context.Context, a *app, o execOptions) error {
+// deadline if there is one. On success the caller owns a slot; cold
+// reports that it paid a cold start.
+func (s *Server) waitSlot(ctx context.Context, a *app, o execOptions) (cold bool, err error) {
 	wctx := ctx
 	if !o.deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -490,7 +581,7 @@ func (s *Server) waitSlot(ctx context.Context, a *app, o execOptions) error {
 	if w == nil {
 		w = a.join(o.prio, nil)
 	}
-	cold, err := a.wait(wctx, w)
+	cold, err = a.wait(wctx, w)
 	if err == nil && cold {
 		err = sleepCtx(wctx, a.cfg.startup)
 		if err != nil {
@@ -499,11 +590,11 @@ func (s *Server) waitSlot(ctx context.Context, a *app, o execOptions) error {
 	}
 	if err != nil {
 		if ctx.Err() == nil && wctx.Err() != nil {
-			return errStartTimeout
+			return false, errStartTimeout
 		}
-		return err
+		return false, err
 	}
-	return nil
+	return cold, nil
 }
 
 // callHandler runs the handler, turning a panic into a 500 so that one bad

@@ -39,12 +39,30 @@ func (s *Server) registerDemoApps() {
 			panic("faltest: registering a demo app: " + err.Error())
 		}
 	}
-	must(s.Register(DemoFluxSchnell, textToImage(DemoFluxSchnell, "landscape_4_3", 4, d)))
-	must(s.Register(DemoFluxDev, textToImage(DemoFluxDev, "landscape_4_3", 28, d)))
-	must(s.Register(DemoFastSDXL, textToImage(DemoFastSDXL, "square_hd", 25, d)))
-	must(s.Register(DemoRealtimeLCM, textToImage(DemoRealtimeLCM, "square", 4, d/4)))
-	must(s.Register(DemoAnyLLM, anyLLM(d)))
-	must(s.Register(DemoEcho, echo))
+	flux := t2iConfig{size: "landscape_4_3", steps: 4, maxSteps: 12, maxImages: 4, minCFG: 1, maxCFG: 20, perMegapixel: true}
+	must(s.Register(DemoFluxSchnell, textToImage(DemoFluxSchnell, flux, d), demoOptions(DemoFluxSchnell)...))
+	flux.steps, flux.maxSteps = 28, 50
+	must(s.Register(DemoFluxDev, textToImage(DemoFluxDev, flux, d), demoOptions(DemoFluxDev)...))
+	sdxl := t2iConfig{size: "square_hd", steps: 25, maxSteps: 50, maxImages: 8, minCFG: 0, maxCFG: 20}
+	must(s.Register(DemoFastSDXL, textToImage(DemoFastSDXL, sdxl, d), demoOptions(DemoFastSDXL)...))
+	lcm := t2iConfig{size: "square", steps: 6, maxSteps: 32, maxImages: 8, minCFG: 0, maxCFG: 20}
+	must(s.Register(DemoRealtimeLCM, textToImage(DemoRealtimeLCM, lcm, d/4), demoOptions(DemoRealtimeLCM)...))
+	must(s.Register(DemoAnyLLM, anyLLM(d), demoOptions(DemoAnyLLM)...))
+	must(s.Register(DemoEcho, echo, demoOptions(DemoEcho)...))
+}
+
+// t2iConfig are the limits and defaults of one text-to-image demo, as the
+// real endpoint's schema has them.
+type t2iConfig struct {
+	size           string // default image_size preset
+	steps          int    // default num_inference_steps
+	maxSteps       int
+	maxImages      int
+	minCFG, maxCFG float64 // guidance_scale range
+	// perMegapixel bills megapixels (each image's rounded up, a megapixel
+	// being 1024×1024 pixels, so 1024×768 and 1024×1024 are 1); else
+	// images.
+	perMegapixel bool
 }
 
 // imageSizes are fal's image size presets.
@@ -136,8 +154,9 @@ func parseImageSize(raw json.RawMessage, def string) (int, int, error) {
 // textToImage builds a text-to-image demo app: it logs its progress,
 // takes about delay, and outputs num_images deterministic PNGs (image i
 // drawn from prompt and seed+i) stored on the server's CDN (or inlined as
-// data URIs with sync_mode).
-func textToImage(id, defaultSize string, defaultSteps int, delay time.Duration) HandlerFunc {
+// data URIs with sync_mode). It bills megapixels or images (cfg).
+func textToImage(id string, cfg t2iConfig, delay time.Duration) HandlerFunc {
+	defaultSize, defaultSteps := cfg.size, cfg.steps
 	return func(ctx context.Context, req *Request) (any, error) {
 		start := time.Now()
 		if err := requireObject(req.Input); err != nil {
@@ -157,16 +176,19 @@ func textToImage(id, defaultSize string, defaultSteps int, delay time.Duration) 
 		n := 1
 		if in.NumImages != nil {
 			n = *in.NumImages
-			if n < 1 || n > 4 {
-				return nil, ValidationError("num_images", "num_images must be between 1 and 4")
+			if n < 1 || n > cfg.maxImages {
+				return nil, ValidationError("num_images", fmt.Sprintf("num_images must be between 1 and %d", cfg.maxImages))
 			}
 		}
 		steps := defaultSteps
 		if in.NumInferenceSteps != nil {
 			steps = *in.NumInferenceSteps
-			if steps < 1 || steps > 50 {
-				return nil, ValidationError("num_inference_steps", "num_inference_steps must be between 1 and 50")
+			if steps < 1 || steps > cfg.maxSteps {
+				return nil, ValidationError("num_inference_steps", fmt.Sprintf("num_inference_steps must be between 1 and %d", cfg.maxSteps))
 			}
+		}
+		if g := in.GuidanceScale; g != nil && (*g < cfg.minCFG || *g > cfg.maxCFG) {
+			return nil, ValidationError("guidance_scale", fmt.Sprintf("guidance_scale must be between %g and %g", cfg.minCFG, cfg.maxCFG))
 		}
 		seed := rand.Int64N(1 << 31)
 		if in.Seed != nil {
@@ -193,9 +215,18 @@ func textToImage(id, defaultSize string, defaultSteps int, delay time.Duration) 
 		}
 		out.Timings = map[string]float64{"inference": time.Since(start).Seconds()}
 		req.Log("INFO", fmt.Sprintf("Generated %d image(s)", n))
+		units := float64(n)
+		if cfg.perMegapixel {
+			perImage := (w*h + megapixel - 1) / megapixel
+			units = float64(n * perImage)
+		}
+		req.SetBillableUnits(units)
 		return out, nil
 	}
 }
+
+// megapixel is the pixels of one billed megapixel.
+const megapixel = 1 << 20
 
 // llmInput is the input of the any-llm demo.
 type llmInput struct {
@@ -246,17 +277,21 @@ func anyLLM(delay time.Duration) HandlerFunc {
 				return nil, err
 			}
 		}
+		// Billed per token, counted as 4 characters.
+		chars := len(*in.Prompt) + len(in.SystemPrompt) + len(reply)
+		req.SetBillableUnits(float64((chars + 3) / 4))
 		return llmOutput{Output: reply}, nil
 	}
 }
 
 // echoControl are the "_"-prefixed input fields falgo/echo acts on.
 type echoControl struct {
-	Headers bool              `json:"_headers"`
-	SleepMS int               `json:"_sleep_ms"`
-	Logs    []string          `json:"_logs"`
-	Events  []json.RawMessage `json:"_events"`
-	Error   *struct {
+	BillableUnits *float64          `json:"_billable_units"`
+	Headers       bool              `json:"_headers"`
+	SleepMS       int               `json:"_sleep_ms"`
+	Logs          []string          `json:"_logs"`
+	Events        []json.RawMessage `json:"_events"`
+	Error         *struct {
 		Status    int    `json:"status"`
 		Detail    any    `json:"detail"`
 		ErrorType string `json:"error_type"`
@@ -284,6 +319,12 @@ func echo(ctx context.Context, req *Request) (any, error) {
 	var ctl echoControl
 	if err := req.Decode(&ctl); err != nil {
 		return nil, err
+	}
+	if u := ctl.BillableUnits; u != nil {
+		if *u < 0 {
+			return nil, ValidationError("_billable_units", "must not be negative")
+		}
+		req.SetBillableUnits(*u)
 	}
 	for _, l := range ctl.Logs {
 		req.Log("INFO", l)

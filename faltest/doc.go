@@ -22,9 +22,10 @@
 //		...
 //	}
 //
-// Server.Client returns a *fal.Client pointed at the server; Server.Env
-// returns FAL_KEY and the FAL_*_HOST variables for code that builds its
-// own client (or for the Python and JS clients in a subprocess).
+// Server.Client returns a *fal.Client pointed at the server (the Platform
+// API host included); Server.Env returns FAL_KEY and the FAL_*_HOST
+// variables, FAL_API_HOST among them, for code that builds its own client
+// (or for the Python and JS clients in a subprocess).
 //
 // # What it serves
 //
@@ -40,10 +41,17 @@
 //	PUT  /queue/{owner}/{alias}/requests/{id}/cancel
 //	/rest/...  /cdn/...                     tokens, storage and stored files
 //	GET  /rest/.well-known/jwks.json        webhook signing keys
+//	/api/v1/...                             the Platform API (see below)
 //
-// /run and /queue need "Authorization: Key <Server.Key>" (401 otherwise).
+// /run and /queue need "Authorization: Key <key>" (401 otherwise) with
+// Server.Key or another key the server accepts (see Keys and scopes).
 // Every response of the server (but not an injected ingress error) has an
 // x-fal-request-id header; for queue operations it is the request id.
+//
+// A sync run may also come as PUT (the input as the body) or GET (the
+// input as the query parameters, fal_* ones excepted, each value read as
+// JSON when it parses as a number, true, false, null, an object or an
+// array, else as a string): the forms of fal-js's method option.
 //
 // # Apps
 //
@@ -62,7 +70,10 @@
 // in the status responses. Request.Upload stores a file the output can link
 // to. AppOptions simulate runners: Concurrency (runner slots: further
 // requests wait, and queue positions are real), StartupDelay (a cold start
-// per new runner) and ProcessingDelay.
+// per new runner) and ProcessingDelay; and describe the app to the
+// Platform API: Info (metadata), Price (unit price and unit), Schema (the
+// Go input and output types its OpenAPI document is generated from) or
+// OpenAPI (a document given verbatim).
 //
 // An empty request body is the JSON value null. A body that is not JSON
 // answers 422.
@@ -139,6 +150,115 @@
 // and latency. See FaultRule. Server.Stats counts requests and faults per
 // route; Server.Executions counts how often an app's handler really ran.
 //
+// # Request controls and billing
+//
+// The requests that start a job (run, submit, stream) may carry fal's
+// request controls: X-Fal-Store-IO: 0 keeps the input and output out of
+// the request history (1 stores them, the default); X-Fal-No-Retry
+// (1/true/yes or 0/false/no) and x-app-fal-disable-fallback (true/false)
+// are accepted and recorded (the server never retries or falls back
+// anyway); X-Fal-Tags: k=v,k=v is recorded, and answered 400 beyond 10
+// pairs or 1 KB, or when a pair is not key=value or a key repeats; other
+// values of the switches answer 422. A submit with
+// ?fal_max_queue_length=N answers 429 when more than N requests of the app
+// are already waiting for a runner (an app has a queue only with
+// Concurrency: requests beyond its runner slots wait), and is not
+// recorded.
+//
+// Every request is billed when it finishes: the units its handler set
+// with Request.SetBillableUnits, or 1 unit for a success and none for a
+// failure without a call; a 5xx answer bills nothing, as on fal. The cost
+// is the units times the app's unit price (Price), and comes off the
+// account's credits (WithCredits, default DefaultCredits USD; the balance
+// may go below zero). The units are in the X-Fal-Billable-Units header of
+// the sync run's answer and of the queue result (errors included, "0"
+// when nothing was billed), and in an output stream: as a trailer when
+// the handler emitted events, as a header when the output is the only
+// event or the stream failed before its first event.
+//
+// # Request history
+//
+// Every request to an app is recorded: sync runs, queue submissions,
+// output streams and realtime messages, with its request id, app, times
+// (sent: received by the server; started: the handler began, after any
+// queue wait and cold start; ended), status code, billable units, cost,
+// the key it used, its tags and controls, and its input and output JSON
+// (unless X-Fal-Store-IO: 0 was sent; payloads above 4 MiB are not kept,
+// and past 64 MiB in all the oldest payloads are dropped). Requests the
+// server refuses before they reach the app (a bad key, an unknown app, a
+// body that is not JSON, a bad header, a full queue) are not recorded.
+// Server.History returns the records; the Platform API lists and
+// aggregates them. The latest 100 000 requests are kept.
+//
+// # Platform API
+//
+// The server serves fal's Platform API (api.fal.ai/v1) under /api/v1, so
+// FAL_API_HOST=<Server.URL>/api points a client at it. Answers follow
+// fal's documented shapes; errors use the Platform API's envelope
+// {"error": {"type", "message", "docs_url", "request_id"}} with type
+// validation_error (400, the message names what is wrong),
+// authorization_error (401 without a valid key, 403 when an admin key is
+// needed), not_found (404), rate_limited and server_error (injected
+// faults on the "platform" route). Lists take limit and an opaque cursor
+// and answer next_cursor and has_more. Ids in endpoint_id may be repeated
+// or comma-separated, 1 to 50. Times are ISO 8601 (a date means midnight
+// UTC); end is exclusive; the timezone may only be UTC.
+//
+//	GET    /api/v1/models                       list, find (endpoint_id), search (q, category, status);
+//	                                            expand=openapi-3.0, enterprise_status; key optional
+//	GET    /api/v1/models/pricing               endpoint_id (required): unit_price, unit, currency
+//	POST   /api/v1/models/pricing/estimate      unit_price: Σ unit_quantity × price;
+//	                                            historical_api_price: Σ call_quantity × the average
+//	                                            cost of the app's successful requests (one unit if none)
+//	GET    /api/v1/models/usage                 admin; time_series (default), summary, auth_method
+//	GET    /api/v1/models/analytics             endpoint_id (required); expand picks the metrics
+//	GET    /api/v1/models/requests/by-endpoint  endpoint_id (required), start, end, status,
+//	                                            request_id, sort_by, expand=payloads; limit ≤ 100
+//	DELETE /api/v1/models/requests/{id}/payloads  admin; Idempotency-Key answers are replayed
+//	                                            for 10 minutes
+//	GET    /api/v1/account/billing              admin; expand=credits
+//	GET    /api/v1/keys   POST /api/v1/keys {alias}   DELETE /api/v1/keys/{key_id}   admin
+//
+// GET /models lists every registered app (sorted by id) with its
+// metadata (Info), and with expand=openapi-3.0 its OpenAPI document in
+// fal's queue format, generated from the Go types given to Schema or
+// given verbatim with OpenAPI; an app with neither answers fal's failed
+// expansion, {"openapi": {"error": {"code": "expansion_failed", ...}}}.
+// q matches when every word is in the id, display name, description,
+// category or tags.
+//
+// Usage and analytics aggregate the finished requests of the history in
+// the window [start, end) by when they ended, in buckets of the timeframe
+// (minute, hour, day, week from Monday, month; by default picked from the
+// window's length as fal does) aligned to the timeframe unless
+// bound_to_timeframe=false; only buckets with requests are listed, and the
+// time series is paginated by bucket. A usage line groups an app's
+// requests billed at one unit price (and, with auth_method, one key):
+// quantity, unit_price, cost (cost_total), no discounts, in USD. The
+// analytics metrics are request_count, success_count (2xx),
+// user_error_count (4xx), error_count (5xx), timeout_error_count (start
+// timeouts), runtime_error_count (other 5xx), startup_error_count and
+// connection_error_count (always 0), cold_boot_count (requests that paid
+// a StartupDelay), the p25…p99 percentiles of duration (ended − started),
+// prepare_duration (started − sent) and cold_boot_duration, and
+// total_billable_duration; a percentile without data is null.
+//
+// The request listing shows requests from the moment they arrive, queued
+// ones without started_at, ended_at, status_code and duration; duration is
+// ended − sent. Deleting payloads forgets the input and output and
+// deletes the files on the server's CDN that the output links to.
+//
+// # Keys and scopes
+//
+// Server.Key (the key falgo local exports) has the admin scope: every
+// endpoint works with it. WithAPIKey adds keys of the API scope, and POST
+// /api/v1/keys creates them (the answer's key is key_id:key_secret): they
+// work on the model APIs, storage, tokens and the Platform API's models,
+// pricing, estimate, analytics and request listing, and get 403
+// authorization_error ("this endpoint needs an admin key") on usage,
+// payload deletion, billing and keys. DELETE /api/v1/keys/{key_id} revokes
+// a key at once; Server.Key cannot be revoked.
+//
 // # Demo apps
 //
 // Unless WithoutDemoApps is given, every Server has:
@@ -158,11 +278,25 @@
 //     "partial": false}; streamed, it emits {"output": <text so far>,
 //     "partial": true} events and a last one with "partial": false.
 //   - falgo/echo: returns its input. In an object input it acts on
-//     "_logs" (lines to log), "_events" (values to emit when streamed),
-//     "_sleep_ms", "_error" ({"status", "detail", "error_type"}: fail with
-//     that answer) and "_headers": true (adds "_request" with the app, path,
-//     request id and the X-Fal-*, User-Agent and Content-Type headers).
+//     "_billable_units" (what the request bills), "_logs" (lines to log),
+//     "_events" (values to emit when streamed), "_sleep_ms", "_error"
+//     ({"status", "detail", "error_type"}: fail with that answer) and
+//     "_headers": true (adds "_request" with the app, path, request id and
+//     the X-Fal-*, User-Agent and Content-Type headers).
 //
 // Demo apps take about DefaultDemoDelay per request (WithDemoDelay);
 // falgo/echo never waits unless asked to.
+//
+// The demo apps carry the metadata and (simplified) OpenAPI documents of
+// the real endpoints, and enforce the ranges their documents declare:
+// num_inference_steps 1-12 (schnell, default 4), 1-50 (dev, default 28;
+// fast-sdxl, default 25), 1-32 (fast-lcm-diffusion, default 6);
+// num_images 1-4 (flux) or 1-8; guidance_scale 1-20 (flux) or 0-20. Their
+// prices: fal-ai/flux/schnell 0.003 and fal-ai/flux/dev 0.025 USD per
+// "megapixels" (fal's prices; each image's megapixels, of 1024×1024
+// pixels, rounded up), fal-ai/fast-sdxl 0.0025 and
+// fal-ai/fast-lcm-diffusion 0.0005 USD per "images", fal-ai/any-llm
+// 0.000001 USD per "tokens" (4 characters of prompt, system prompt and
+// reply make a token), falgo/echo 0.001 USD per "requests". The last four
+// are faltest's choices: fal bills the SDXL family by GPU time.
 package faltest

@@ -2,7 +2,9 @@ package faltest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/falgo/fal/faltest"
@@ -56,4 +58,74 @@ func ExampleWithFaults() {
 	// Output:
 	// {"n":1}
 	// 2 1
+}
+
+// An app declares its input and output Go types; the Platform API then
+// serves its OpenAPI document, in fal's queue format.
+func ExampleSchema() {
+	type Input struct {
+		Prompt string `json:"prompt" description:"What to draw."`
+		Steps  int    `json:"num_inference_steps,omitempty" minimum:"1" maximum:"12" default:"4"`
+		Format string `json:"output_format,omitempty" enum:"jpeg,png" default:"png"`
+	}
+	type Output struct {
+		URL string `json:"url"`
+	}
+	srv := faltest.NewServer(faltest.WithoutDemoApps(), faltest.WithApp("me/draw",
+		func(ctx context.Context, req *faltest.Request) (any, error) { return Output{URL: "x"}, nil },
+		faltest.Schema(Input{}, Output{}), faltest.Price(0.002, "images")))
+	defer srv.Close()
+
+	// GET <FAL_API_HOST>/v1/models?endpoint_id=me/draw&expand=openapi-3.0
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/models?endpoint_id=me/draw&expand=openapi-3.0", nil)
+	req.Header.Set("Authorization", "Key "+srv.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Models []struct {
+			OpenAPI struct {
+				Components struct {
+					Schemas map[string]struct {
+						Order    []string `json:"x-fal-order-properties"`
+						Required []string `json:"required"`
+					} `json:"schemas"`
+				} `json:"components"`
+			} `json:"openapi"`
+		} `json:"models"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	in := page.Models[0].OpenAPI.Components.Schemas["MeDrawInput"]
+	fmt.Println(in.Order, in.Required)
+	// Output:
+	// [prompt num_inference_steps output_format] [prompt]
+}
+
+// A handler says what a request costs; the answer reports it, and the
+// account's credits go down.
+func ExampleRequest_SetBillableUnits() {
+	srv := faltest.NewServer(faltest.WithoutDemoApps(), faltest.WithCredits(1),
+		faltest.WithApp("me/upscale", func(ctx context.Context, req *faltest.Request) (any, error) {
+			req.SetBillableUnits(4) // e.g. four megapixels made
+			return map[string]bool{"ok": true}, nil
+		}, faltest.Price(0.01, "megapixels")))
+	defer srv.Close()
+
+	req, _ := http.NewRequest("POST", srv.URL+"/run/me/upscale", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Key "+srv.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Header.Get("X-Fal-Billable-Units"), srv.Credits())
+	// Output:
+	// 4 0.96
 }

@@ -64,7 +64,9 @@ func (k FaultKind) String() string {
 // "status_stream", "result", "cancel" (the app and queue endpoints),
 // "token", "cdn_token", "upload", "multipart_initiate", "multipart_part",
 // "multipart_complete", "storage_initiate", "signed_put", "realtime_token"
-// (storage and tokens); "" or "*" matches every route.
+// (storage and tokens), "platform" (the Platform API under /api, whose
+// 429 and 500 answers use its error envelope); "" or "*" matches every
+// route.
 //
 // Which matching requests get the fault: if Every is set, every Every-th
 // one (the Every-th, 2·Every-th, ...); else if Rate is set, each with
@@ -209,20 +211,26 @@ func (s *Server) injectFault(route string, c *routeCounter, w http.ResponseWrite
 		if rule.Kind == Latency {
 			continue
 		}
-		writeFault(rule, w)
+		writeFault(route, rule, w)
 		return true
 	}
 	return false
 }
 
-// writeFault answers with the fault.
-func writeFault(rule *activeRule, w http.ResponseWriter) {
+// writeFault answers with the fault. The Platform API route answers 429
+// and 500 in its own error envelope.
+func writeFault(route string, rule *activeRule, w http.ResponseWriter) {
 	switch rule.Kind {
 	case TooManyRequests:
-		w.Header().Set(headerRequestID, newID())
+		id := newID()
+		w.Header().Set(headerRequestID, id)
 		if rule.RetryAfter > 0 {
 			secs := int64(math.Ceil(rule.RetryAfter.Seconds()))
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		}
+		if route == "platform" {
+			writePlatformError(w, http.StatusTooManyRequests, "rate_limited", "rate limit exceeded (injected by faltest)", platformDocs, id)
+			return
 		}
 		writeError(w, http.StatusTooManyRequests, "Too many requests: concurrency limit exceeded (injected by faltest)", "")
 	case Ingress502, Ingress503, Ingress504:
@@ -236,7 +244,12 @@ func writeFault(rule *activeRule, w http.ResponseWriter) {
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte(body))
 	case AppError500:
-		w.Header().Set(headerRequestID, newID())
+		id := newID()
+		w.Header().Set(headerRequestID, id)
+		if route == "platform" {
+			writePlatformError(w, http.StatusInternalServerError, "server_error", "internal server error (injected by faltest)", platformDocs, id)
+			return
+		}
 		writeError(w, http.StatusInternalServerError, "Internal Server Error (injected by faltest)", "")
 	case ConnReset:
 		resetConn(w)

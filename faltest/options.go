@@ -2,6 +2,7 @@ package faltest
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"time"
 )
@@ -22,6 +23,8 @@ type settings struct {
 	webhookTries int
 	webhookWait  time.Duration
 	retention    time.Duration
+	apiKeys      []string
+	credits      float64
 	errs         []error
 }
 
@@ -54,6 +57,7 @@ func defaultSettings() settings {
 		webhookTries: 4,
 		webhookWait:  50 * time.Millisecond,
 		retention:    DefaultResultRetention,
+		credits:      DefaultCredits,
 	}
 }
 
@@ -76,20 +80,61 @@ func WithAddr(addr string) Option {
 }
 
 // WithKey sets the API key the server accepts (default DefaultKey). Clients
-// must send "Authorization: Key <key>".
+// must send "Authorization: Key <key>". It is the server's admin key: it
+// works on every endpoint, the Platform API's admin ones included.
 func WithKey(key string) Option {
 	return func(c *settings) {
-		if key == "" {
-			c.fail("WithKey: the key is empty")
+		if err := checkKeyText(key); err != nil {
+			c.fail("WithKey: %v", err)
 			return
 		}
-		for _, r := range key {
-			if r < 0x21 || r > 0x7e {
-				c.fail("WithKey: the key may only hold printable ASCII without spaces")
-				return
-			}
-		}
 		c.key = key
+	}
+}
+
+// checkKeyText checks a key can be sent as "Authorization: Key <key>".
+func checkKeyText(key string) error {
+	if key == "" {
+		return fmt.Errorf("the key is empty")
+	}
+	for _, r := range key {
+		if r < 0x21 || r > 0x7e {
+			return fmt.Errorf("the key may only hold printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// WithAPIKey adds a key of the API scope, as fal's "API" keys: it works
+// on the model APIs (run, queue, streams, realtime, storage) and on the
+// Platform API endpoints that need no admin key (models, pricing,
+// estimates, analytics, the request listing); the admin endpoints (usage,
+// payload deletion, billing, keys) answer it 403 with an
+// authorization_error. A key of the form "key_id:key_secret" is listed by
+// GET /api/v1/keys under that key_id. Give the option once per key.
+func WithAPIKey(key string) Option {
+	return func(c *settings) {
+		if err := checkKeyText(key); err != nil {
+			c.fail("WithAPIKey: %v", err)
+			return
+		}
+		c.apiKeys = append(c.apiKeys, key)
+	}
+}
+
+// WithCredits sets the account balance, in USD, the server starts with
+// (default DefaultCredits). Every finished request costs its billable
+// units times its app's unit price (see Price); GET
+// /api/v1/account/billing?expand=credits and Server.Credits report what
+// is left. The balance may go below zero: the server does not refuse
+// requests for lack of credits.
+func WithCredits(usd float64) Option {
+	return func(c *settings) {
+		if math.IsNaN(usd) || math.IsInf(usd, 0) || usd < 0 {
+			c.fail("WithCredits(%v): give a finite amount of USD, 0 or more", usd)
+			return
+		}
+		c.credits = usd
 	}
 }
 

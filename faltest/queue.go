@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,7 @@ type job struct {
 	deadline time.Time
 	req      *Request
 	w        *waiter // its place in the app's line
+	rec      *record // its history record
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -50,11 +52,12 @@ type job struct {
 	droppedLogs     bool
 	startedAt       time.Time
 	completedAt     time.Time
-	status          int    // result HTTP status
-	body            []byte // result body
-	errType         string // x-fal-error-type of the result
-	timeoutType     string // x-fal-request-timeout-type of the result
-	errMsg          string // status "error" ("" when the app succeeded)
+	status          int     // result HTTP status
+	body            []byte  // result body
+	errType         string  // x-fal-error-type of the result
+	timeoutType     string  // x-fal-request-timeout-type of the result
+	errMsg          string  // status "error" ("" when the app succeeded)
+	units           float64 // billable units of the result
 }
 
 // touchLocked records a change and wakes status streams. Callers hold j.mu.
@@ -135,6 +138,9 @@ func (j *job) completeLocked(out json.RawMessage, err error) bool {
 	} else {
 		j.status, j.body = http.StatusOK, out
 	}
+	// Bill it now, so the history and credits hold it once COMPLETED is
+	// visible.
+	j.units = j.req.srv.finishRecord(j.rec, j.app, j.req, j.status, j.body, j.errType)
 	j.touchLocked()
 	return true
 }
@@ -297,10 +303,24 @@ func headerError(w http.ResponseWriter, where, name, msg string) {
 
 // handleSubmit serves POST /queue/{app...}[?fal_webhook=...].
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	sent := time.Now()
 	id := appPath(r, "/queue/")
 	a, path, ok := s.postApp(w, r, id, false)
 	if !ok {
 		return
+	}
+	ctl, ok := parseControls(w, r)
+	if !ok {
+		return
+	}
+	maxQueue := -1
+	if v := r.URL.Query().Get("fal_max_queue_length"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			headerError(w, "query", "fal_max_queue_length", fmt.Sprintf("invalid value %q: want a whole number of requests, 0 or more", v))
+			return
+		}
+		maxQueue = n
 	}
 	prio := prioNormal
 	switch p := strings.ToLower(strings.TrimSpace(r.Header.Get("X-Fal-Queue-Priority"))); p {
@@ -342,12 +362,20 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	j.urlBase = s.URL + "/queue/" + j.base + "/requests/" + j.id
 	j.req = &Request{App: a.id, Path: path, RequestID: j.id, Input: input, Header: header, srv: s, logFn: j.appendLog}
+	var waiting int
+	if j.w, waiting = a.joinAtMost(prio, j.setPos, maxQueue); j.w == nil {
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("Queue is full: %s has %d requests waiting, more than fal_max_queue_length=%d allows", a.id, waiting, maxQueue), "")
+		return
+	}
 	j.ctx, j.cancel = context.WithCancel(s.ctx)
-	j.w = a.join(prio, j.setPos)
+	j.rec = s.beginRecord(j.id, a, path, "queue", input, sent, ctl, s.authKey(r))
 	pos := int(j.pos.Load())
 	s.queue.add(j, s.cfg.retention)
 	if !s.goTracked(func() { s.runJob(j) }) {
 		j.cancel()
+		j.mu.Lock()
+		j.completeLocked(nil, errCancelled)
+		j.mu.Unlock()
 		writeError(w, http.StatusServiceUnavailable, "the faltest server is shutting down", "")
 		return
 	}
@@ -392,7 +420,7 @@ func escapeQuery(q string) string {
 // runJob runs a queue request to completion.
 func (s *Server) runJob(j *job) {
 	defer j.cancel()
-	out, err := s.execute(j.ctx, j.app, j.req, execOptions{deadline: j.deadline, joined: j.w, started: j.start})
+	out, err := s.execute(j.ctx, j.app, j.req, execOptions{deadline: j.deadline, joined: j.w, started: j.start, rec: j.rec})
 	s.finishJob(j, out, err)
 }
 
@@ -540,12 +568,13 @@ func (s *Server) handleResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j.mu.Lock()
-	state, status, body, errType, timeoutType := j.state, j.status, j.body, j.errType, j.timeoutType
+	state, status, body, errType, timeoutType, units := j.state, j.status, j.body, j.errType, j.timeoutType, j.units
 	j.mu.Unlock()
 	if state != stateCompleted {
 		writeError(w, http.StatusBadRequest, "Request is still in progress: wait until its status is COMPLETED, then fetch the result", "request_in_progress")
 		return
 	}
+	w.Header().Set(headerBillableUnits, formatUnits(units))
 	if errType != "" {
 		w.Header().Set("x-fal-error-type", errType)
 	}

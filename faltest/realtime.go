@@ -261,9 +261,10 @@ func (s *Server) serveRealtime(w http.ResponseWriter, r *http.Request, app, path
 		rs.wg.Done()
 	}()
 
+	key := s.authKey(r)
 	header := r.Header.Clone()
 	header.Del("Authorization")
-	sess := &rtSession{srv: s, c: c, app: app, path: path, header: header, timings: timings}
+	sess := &rtSession{srv: s, c: c, app: app, path: path, header: header, key: key, timings: timings}
 	sess.run(newInbox(buffering), idle)
 }
 
@@ -391,6 +392,7 @@ type rtSession struct {
 	app      string
 	path     string
 	header   http.Header
+	key      *apiKey // the handshake's key; nil for a temporary token
 	timings  bool
 	stop     chan struct{} // closed to stop the reader goroutine
 	stopOnce sync.Once
@@ -536,7 +538,7 @@ func (ss *rtSession) handle(in rtInput) outcome {
 		return ss.sendOutput(b, in.text)
 	}
 	start := time.Now()
-	out, err := ss.srv.invoke(c.workCtx, ss.app, ss.path, in.input, ss.header, emit)
+	out, err := ss.srv.invoke(c.workCtx, ss.app, ss.path, in.input, ss.header, ss.key, emit)
 	took := time.Since(start)
 	emitMu.Lock()
 	hadEvents := emitted

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -203,7 +204,20 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 // and the app id names a registered app. ok is false once an error answer
 // has been written.
 func (s *Server) postApp(w http.ResponseWriter, r *http.Request, id string, tokenOK bool) (a *app, path string, ok bool) {
-	if r.Method != http.MethodPost {
+	return s.appCall(w, r, id, tokenOK, false)
+}
+
+// appCall is postApp; with anyMethod, a sync run may also come as PUT (the
+// input as the body) or GET (the input as query parameters), the forms of
+// fal-js's method option.
+func (s *Server) appCall(w http.ResponseWriter, r *http.Request, id string, tokenOK, anyMethod bool) (a *app, path string, ok bool) {
+	switch {
+	case r.Method == http.MethodPost:
+	case anyMethod && (r.Method == http.MethodPut || r.Method == http.MethodGet):
+	case anyMethod:
+		methodNotAllowed(w, r, "POST, PUT, GET")
+		return nil, "", false
+	default:
 		methodNotAllowed(w, r, http.MethodPost)
 		return nil, "", false
 	}
@@ -222,41 +236,86 @@ func (s *Server) postApp(w http.ResponseWriter, r *http.Request, id string, toke
 	return a, path, true
 }
 
+// directReq is a call that runs the app within the HTTP request.
+type directReq struct {
+	a        *app
+	req      *Request
+	deadline time.Time
+	rec      *record // its history record
+}
+
 // directCall prepares a call that runs the app within the HTTP request (a
-// sync run or an output stream): postApp's checks, the input and the start
-// deadline. The Request it returns carries the caller's headers without
+// sync run or an output stream): postApp's checks, the request controls,
+// the input and the start deadline, and records it in the history as
+// mode. The Request it returns carries the caller's headers without
 // Authorization. ok is false once an error answer has been written.
-func (s *Server) directCall(w http.ResponseWriter, r *http.Request, id string, tokenOK bool) (a *app, req *Request, deadline time.Time, ok bool) {
-	a, path, ok := s.postApp(w, r, id, tokenOK)
+func (s *Server) directCall(w http.ResponseWriter, r *http.Request, id, mode string, tokenOK bool) (d directReq, ok bool) {
+	sent := time.Now()
+	a, path, ok := s.appCall(w, r, id, tokenOK, mode == "run")
 	if !ok {
-		return nil, nil, time.Time{}, false
+		return d, false
 	}
-	input, ok := s.readInput(w, r)
+	ctl, ok := parseControls(w, r)
 	if !ok {
-		return nil, nil, time.Time{}, false
+		return d, false
 	}
-	if deadline, ok = startDeadline(w, r); !ok {
-		return nil, nil, time.Time{}, false
+	var input json.RawMessage
+	if r.Method == http.MethodGet {
+		input = queryInput(r.URL.Query())
+	} else if input, ok = s.readInput(w, r); !ok {
+		return d, false
 	}
+	deadline, ok := startDeadline(w, r)
+	if !ok {
+		return d, false
+	}
+	key := s.authKey(r)
 	r.Header.Del("Authorization")
-	req = &Request{App: a.id, Path: path, RequestID: w.Header().Get(headerRequestID), Input: input, Header: r.Header, srv: s}
-	return a, req, deadline, true
+	req := &Request{App: a.id, Path: path, RequestID: w.Header().Get(headerRequestID), Input: input, Header: r.Header, srv: s}
+	rec := s.beginRecord(req.RequestID, a, path, mode, input, sent, ctl, key)
+	return directReq{a: a, req: req, deadline: deadline, rec: rec}, true
+}
+
+// queryInput is the input of a GET run: an object of the query
+// parameters (fal_* ones excepted), each value as JSON when it parses as
+// a number, true, false, null, an object or an array, else as a string.
+func queryInput(q url.Values) json.RawMessage {
+	m := map[string]json.RawMessage{}
+	for k, vs := range q {
+		if strings.HasPrefix(k, "fal_") || len(vs) == 0 {
+			continue
+		}
+		v := vs[len(vs)-1]
+		if t := strings.TrimSpace(v); t != "" && t[0] != '"' && json.Valid([]byte(t)) {
+			m[k] = json.RawMessage(t)
+			continue
+		}
+		b, _ := json.Marshal(v)
+		m[k] = b
+	}
+	b, _ := json.Marshal(m)
+	return b
 }
 
 // handleRun serves POST /run/{app...}: the sync endpoint.
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
-	a, req, deadline, ok := s.directCall(w, r, appPath(r, "/run/"), false)
+	d, ok := s.directCall(w, r, appPath(r, "/run/"), "run", false)
 	if !ok {
 		return
 	}
-	out, err := s.execute(r.Context(), a, req, execOptions{deadline: deadline})
+	out, err := s.execute(r.Context(), d.a, d.req, execOptions{deadline: d.deadline, rec: d.rec})
 	if err != nil {
+		rep := replyFor(err)
+		units := s.finishRecord(d.rec, d.a, d.req, rep.status, rep.body, rep.errorType)
 		if r.Context().Err() != nil {
 			return // the caller is gone; nobody reads the answer
 		}
-		replyFor(err).write(w)
+		w.Header().Set(headerBillableUnits, formatUnits(units))
+		rep.write(w)
 		return
 	}
+	units := s.finishRecord(d.rec, d.a, d.req, http.StatusOK, out, "")
+	w.Header().Set(headerBillableUnits, formatUnits(units))
 	writeRawJSON(w, http.StatusOK, out)
 }
 

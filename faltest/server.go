@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,7 +35,9 @@ type Server struct {
 	// trailing slash.
 	URL string
 	// Key is the API key the server accepts: requests to /run and /queue
-	// need the header "Authorization: Key <Key>".
+	// need the header "Authorization: Key <Key>". It has the admin scope,
+	// so every Platform API endpoint (/api) works with it; WithAPIKey adds
+	// keys of the API scope.
 	Key string
 
 	cfg      settings
@@ -69,6 +70,9 @@ type Server struct {
 
 	files    fileStore     // uploaded and generated files (storage.go)
 	realtime realtimeState // realtime websocket sessions (realtime.go)
+
+	keys keyTable // accepted keys and their scopes (platform_keys.go)
+	hist history  // request history and credits (history.go)
 }
 
 // NewServer starts a Server on 127.0.0.1 on a free port. Like
@@ -101,6 +105,10 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.queue.init()
+	s.hist.init(cfg.credits)
+	if err := s.initKeys(time.Now()); err != nil {
+		return nil, fmt.Errorf("faltest: %w", err)
+	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("faltest: generating the webhook signing key: %w", err)
@@ -138,13 +146,15 @@ func Start(opts ...Option) (*Server, error) {
 }
 
 // mount registers every route. A owns /run/, /queue/ and the webhook JWKS;
-// storage.go and realtime.go add theirs under /rest/ and /cdn/.
+// storage.go and realtime.go add theirs under /rest/ and /cdn/, platform.go
+// the Platform API under /api/.
 func (s *Server) mount(mux *http.ServeMux) {
 	s.mountRun(mux)
 	s.mountQueue(mux)
 	mux.Handle("/rest/.well-known/jwks.json", s.route("jwks", s.serveJWKS))
 	s.mountStorage(mux)
 	s.mountRealtime(mux)
+	s.mountPlatform(mux)
 	mux.Handle("/", s.route("not_found", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Not Found: no faltest route for %s %s", r.Method, r.URL.Path), "")
 	}))
@@ -197,6 +207,7 @@ func (s *Server) Client(opts ...fal.Option) *fal.Client {
 		fal.WithQueueHost(s.URL + "/queue"),
 		fal.WithRestHost(s.URL + "/rest"),
 		fal.WithCDNHost(s.URL + "/cdn"),
+		fal.WithAPIHost(s.URL + "/api"),
 	}, opts...)
 	c, err := fal.NewClient(all...)
 	if err != nil {
@@ -206,9 +217,11 @@ func (s *Server) Client(opts ...fal.Option) *fal.Client {
 }
 
 // Env returns the environment variables that point a fal client (falgo,
-// the Python or the JS client) at this server: FAL_KEY, FAL_RUN_HOST,
-// FAL_QUEUE_RUN_HOST, FAL_REST_HOST and FAL_CDN_HOST, in that order, as
-// "NAME=value" strings ready for exec.Cmd.Env.
+// the Python or the JS client) at this server: FAL_KEY (Server.Key, an
+// admin key), FAL_RUN_HOST, FAL_QUEUE_RUN_HOST, FAL_REST_HOST,
+// FAL_CDN_HOST and FAL_API_HOST (the Platform API, <URL>/api), in that
+// order, as "NAME=value" strings ready for exec.Cmd.Env. The official
+// Python and JS clients read only some of them.
 func (s *Server) Env() []string {
 	return []string{
 		"FAL_KEY=" + s.Key,
@@ -216,6 +229,7 @@ func (s *Server) Env() []string {
 		"FAL_QUEUE_RUN_HOST=" + s.URL + "/queue",
 		"FAL_REST_HOST=" + s.URL + "/rest",
 		"FAL_CDN_HOST=" + s.URL + "/cdn",
+		"FAL_API_HOST=" + s.URL + "/api",
 	}
 }
 
@@ -257,10 +271,11 @@ func writeError(w http.ResponseWriter, status int, detail any, errorType string)
 	writeJSON(w, status, falError{Detail: detail, ErrorType: errorType})
 }
 
-// checkKey reports whether r carries "Authorization: Key <Key>".
+// checkKey reports whether r carries "Authorization: Key <key>" with a
+// key the server accepts: Server.Key, a WithAPIKey key, or one created
+// through POST /api/v1/keys and not revoked.
 func (s *Server) checkKey(r *http.Request) bool {
-	a := r.Header.Get("Authorization")
-	return len(a) == len("Key ")+len(s.Key) && strings.HasPrefix(a, "Key ") && a[len("Key "):] == s.Key
+	return s.authKey(r) != nil
 }
 
 // checkKeyOrToken is checkKey, or, for a request without Authorization

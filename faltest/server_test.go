@@ -26,6 +26,7 @@ func TestServerBasics(t *testing.T) {
 		"FAL_QUEUE_RUN_HOST=" + srv.URL + "/queue",
 		"FAL_REST_HOST=" + srv.URL + "/rest",
 		"FAL_CDN_HOST=" + srv.URL + "/cdn",
+		"FAL_API_HOST=" + srv.URL + "/api",
 	}
 	got := srv.Env()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -155,9 +156,8 @@ func TestNotFoundAndMethods(t *testing.T) {
 		{"GET", "/queue/falgo/echo/requests/00000000-0000-4000-8000-000000000000/status/stream", 404},
 		{"GET", "/queue/falgo/echo/requests/x/bogus", 404},
 		{"GET", "/nowhere", 404},
-		{"GET", "/run/falgo/echo", 405},
-		{"PUT", "/run/falgo/echo", 405},
 		{"DELETE", "/run/falgo/echo", 405},
+		{"PATCH", "/run/falgo/echo", 405},
 		{"GET", "/run/fal-ai/any-llm/stream", 405},
 		{"GET", "/queue/falgo/echo", 405},
 		{"POST", "/rest/.well-known/jwks.json", 405},

@@ -13,6 +13,7 @@ type sseWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	started bool
+	trailer string // a header announced as a trailer when the stream starts
 }
 
 func newSSE(w http.ResponseWriter) *sseWriter {
@@ -26,6 +27,9 @@ func (s *sseWriter) start() {
 	}
 	s.started = true
 	h := s.w.Header()
+	if s.trailer != "" {
+		h.Set("Trailer", s.trailer)
+	}
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
@@ -78,12 +82,16 @@ type streamError struct {
 // {"detail", "error_type", "status_code"} and ends the stream.
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := appPath(r, "/run/")
-	a, req, deadline, ok := s.directCall(w, r, id[:len(id)-len("/stream")], true)
+	d, ok := s.directCall(w, r, id[:len(id)-len("/stream")], "stream", true)
 	if !ok {
 		return
 	}
+	a, req := d.a, d.req
 
 	sse := newSSE(w)
+	// The units billed are known only at the end: they go in a trailer
+	// when the stream has started, in a header otherwise.
+	sse.trailer = headerBillableUnits
 	var (
 		mu     sync.Mutex
 		sent   int
@@ -109,14 +117,25 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		return nil
 	}
 	req.emit = emit
-	out, err := s.execute(r.Context(), a, req, execOptions{deadline: deadline})
+	out, err := s.execute(r.Context(), a, req, execOptions{deadline: d.deadline, rec: d.rec})
 
 	mu.Lock()
 	defer mu.Unlock()
 	closed = true
+	if !sse.started {
+		sse.trailer = "" // the units go in a header
+	}
+	var units float64
+	if err != nil {
+		rep := replyFor(err)
+		units = s.finishRecord(d.rec, a, req, rep.status, rep.body, rep.errorType)
+	} else {
+		units = s.finishRecord(d.rec, a, req, http.StatusOK, out, "")
+	}
 	if r.Context().Err() != nil {
 		return // the caller is gone
 	}
+	w.Header().Set(headerBillableUnits, formatUnits(units))
 	switch {
 	case err != nil && sent == 0:
 		replyFor(err).write(w)

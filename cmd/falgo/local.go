@@ -40,11 +40,14 @@ and serve until SIGINT (Ctrl-C) or SIGTERM.
 
 Before serving, it prints to stdout one "export NAME=value" line per setting a
 fal client needs (FAL_KEY, FAL_RUN_HOST, FAL_QUEUE_RUN_HOST, FAL_REST_HOST,
-FAL_CDN_HOST), values shell-quoted, so a shell can source them; nothing else is
-ever written to stdout. Diagnostics go to stderr.
+FAL_CDN_HOST, FAL_API_HOST), values shell-quoted, so a shell can source them;
+nothing else is ever written to stdout. Diagnostics go to stderr.
 
 One address serves every fal host as a path prefix: /run (fal.run), /queue
-(queue.fal.run), /rest (rest.fal.ai) and /cdn (the file CDN).
+(queue.fal.run), /rest (rest.fal.ai), /cdn (the file CDN) and /api (the
+Platform API, api.fal.ai: models, schemas, prices, usage, request history,
+credits and keys). The exported FAL_KEY is the server's admin key, so every
+Platform API endpoint works with it.
 
 --addr defaults to 127.0.0.1:8080; use 127.0.0.1:0 for a free port (the exports
 tell which one was chosen). Only loopback addresses are accepted unless

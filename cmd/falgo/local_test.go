@@ -18,7 +18,7 @@ import (
 )
 
 // wantExportNames is the order in which faltest's Server.Env lists settings.
-var wantExportNames = []string{"FAL_KEY", "FAL_RUN_HOST", "FAL_QUEUE_RUN_HOST", "FAL_REST_HOST", "FAL_CDN_HOST"}
+var wantExportNames = []string{"FAL_KEY", "FAL_RUN_HOST", "FAL_QUEUE_RUN_HOST", "FAL_REST_HOST", "FAL_CDN_HOST", "FAL_API_HOST"}
 
 // waitLimit bounds every wait in these tests; it is generous because a busy
 // CI machine can be slow, and it is only reached when something is broken.
