@@ -1,10 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +28,9 @@ type batchOptions struct {
 	retryFailed       bool
 	resubmitUncertain bool
 	salvageJournal    bool
+	noValidate        bool
+	estimate          bool
+	reconcileWait     time.Duration
 }
 
 // Batch limits.
@@ -58,14 +64,24 @@ How: a journal (RESULTS.jsonl.journal) records, synced to disk, that an input
 is about to be submitted before the submit starts, then the request id fal
 answers with, then the outcome. A rerun skips inputs with a result,
 reattaches to requests with a request id (their jobs kept running on fal;
-Ctrl-C never cancels them) and submits inputs never submitted. An input
-whose submit was under way when falgo stopped, or whose submit failed
-without saying whether fal queued it, is uncertain: fal may be running it,
-and falgo cannot know. It is not submitted again; it is reported on stderr
-and listed in RESULTS.jsonl.uncertain ({"line", "input_sha256",
-"submitted_at", "reason"}), and the batch exits with 5. Check fal's request
-history for it if you need to; --resubmit-uncertain submits uncertain inputs
-again, knowing that each may then run twice.
+Ctrl-C never cancels them) and submits inputs never submitted.
+
+An input whose submit was under way when falgo stopped, or whose submit
+failed without saying whether fal queued it, is uncertain: fal may be
+running it. A rerun looks it up in fal's request history (the app's requests
+since the submit started, less 10 minutes for clock skew, with their inputs,
+compared by a hash of their canonical JSON): found, falgo reattaches to that
+request; not found, it looks again once the submit is --reconcile-wait old
+(default 5m; a request still waiting in fal's queue may not be listed yet)
+and only then submits the input again. When the history cannot settle it
+(it cannot be read with this key, fal's Platform API is down, a request in
+the window was made without payload storage so its input is unknown, or the
+submit is over 30 days old), the input stays uncertain: it is not submitted
+again, it is reported on stderr and listed in RESULTS.jsonl.uncertain
+({"line", "input_sha256", "submitted_at", "reason"}), and the batch exits
+with 5. --resubmit-uncertain submits those again, knowing that each may then
+run twice (inputs found in the history are still reattached, and inputs not
+found are submitted without the wait).
 
 Inputs that failed stay failed until you rerun with --retry-failed, which
 submits them again and replaces their result lines. The journal is deleted
@@ -76,20 +92,37 @@ resubmitting anything that could be in flight: every input with neither a
 result nor a request id becomes uncertain.
 
 Progress goes to stderr: a bar with done / failed / in flight on a terminal;
-otherwise a line per failed input.
+otherwise a line per failed input. At the end, what the run billed.
+
+Every input line is checked against the app's schema before anything is
+submitted: one bad line refuses the whole batch (exit 2), naming the lines
+(see the input check below; --no-validate skips it).
+
+--estimate prints what the batch would cost and exits (0) without
+submitting anything or writing any file. It estimates every input line,
+including those an earlier run finished, with fal's estimate endpoint: at
+the unit price when the units are known from the inputs (an app billed per
+request: one per input; per image: num_images of each input, else the
+schema's default, else 1), otherwise at fal's historical average cost per
+call of the app times the number of inputs (units such as megapixels,
+seconds or tokens depend on what each request makes). It says which, and
+why; fal bills what each request really uses, so the cost can differ.
 
 Exit codes:
   0    every input succeeded
   1    some inputs failed (their errors are in the results file), or could
        not be completed (a rerun picks them up), or the batch cannot start
-  2    the command line or the inputs file is wrong
+  2    the command line or the inputs file is wrong, or an input fails the
+       app's schema
   3    no usable credentials, or fal rejected them
   4    --timeout ran out; a rerun goes on
   5    some inputs are uncertain (listed in RESULTS.jsonl.uncertain)
   130  interrupted by Ctrl-C or SIGTERM; a rerun goes on
-`,
+
+` + checkHelp,
 		Example: `  falgo batch fal-ai/flux/schnell prompts.jsonl -o images.jsonl -c 16
   falgo batch fal-ai/flux/schnell prompts.jsonl -o images.jsonl --retry-failed
+  falgo batch fal-ai/flux/schnell prompts.jsonl --estimate
   jq -r 'select(.output) | .output.images[0].url' images.jsonl`,
 		Args:              usageArgs(cobra.ExactArgs(2)),
 		ValidArgsFunction: completeBatch,
@@ -103,6 +136,9 @@ Exit codes:
 	f.BoolVar(&o.retryFailed, "retry-failed", false, "submit the inputs that failed before again")
 	f.BoolVar(&o.resubmitUncertain, "resubmit-uncertain", false, "submit the uncertain inputs again, though fal may already be running them (each may run twice)")
 	f.BoolVar(&o.salvageJournal, "salvage-journal", false, "go on with a damaged journal: inputs with neither a result nor a request id become uncertain")
+	f.BoolVar(&o.noValidate, "no-validate", false, "do not check the inputs against the app's schema before submitting")
+	f.BoolVar(&o.estimate, "estimate", false, "print what the batch would cost, and exit without submitting anything")
+	f.DurationVar(&o.reconcileWait, "reconcile-wait", defaultReconcileWait, "how old an uncertain input's submit must be before its absence from fal's request history means it never reached fal")
 	return cmd
 }
 
@@ -158,6 +194,14 @@ type batchRun struct {
 	fatal      error // stops the run: nothing more is submitted
 	uncertain  []uncertainRecord
 	bar        *progressbar.ProgressBar
+
+	// reconcile holds the uncertain inputs to look up in fal's request
+	// history; knownIDs the request ids the journal and the results
+	// already give to an input.
+	reconcile []reconcileLine
+	knownIDs  map[string]bool
+	// billed sums the billable units of the results of this run.
+	billed *big.Rat
 }
 
 // batch is `falgo batch`.
@@ -167,6 +211,9 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 	}
 	if o.concurrency < 1 || o.concurrency > maxBatchConcurrency {
 		return usageErrorf("-c %d: the concurrency must be between 1 and %d", o.concurrency, maxBatchConcurrency)
+	}
+	if o.reconcileWait < 0 {
+		return usageErrorf("--reconcile-wait must not be negative")
 	}
 	inputs, err := readBatchInputs(inputsPath)
 	if err != nil {
@@ -179,8 +226,41 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 	if sameFile(out, inputsPath) {
 		return usageErrorf("-o %s is the inputs file; pick another results file", out)
 	}
-	b := &batchRun{c: c, app: app, out: out, opts: o, inputs: inputs, jpath: out + ".journal", upath: out + ".uncertain", total: len(inputs)}
+	wctx, stop := c.waitContext(ctx)
+	defer stop()
 
+	// One client for the whole command (with --local, one server).
+	var cl *fal.Client
+	var s *platformSession
+	release := func() {}
+	defer func() { release() }()
+	connect := func() error {
+		if cl != nil {
+			return nil
+		}
+		var err error
+		if cl, release, err = c.newClient(); err != nil {
+			cl, release = nil, func() {}
+			return err
+		}
+		s, err = c.newPlatform(cl)
+		return err
+	}
+	if !o.noValidate || o.estimate {
+		if err := connect(); err != nil {
+			return err
+		}
+		if !o.noValidate {
+			if err := s.checkBatch(wctx, app, inputsPath, inputs); err != nil {
+				return err
+			}
+		}
+		if o.estimate {
+			return c.batchEstimate(wctx, s, app, inputs)
+		}
+	}
+
+	b := &batchRun{c: c, app: app, out: out, opts: o, inputs: inputs, jpath: out + ".journal", upath: out + ".uncertain", total: len(inputs), billed: new(big.Rat)}
 	results, lines, err := openResults(out)
 	if err != nil {
 		return err
@@ -209,15 +289,25 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 		return err
 	}
 
-	wctx, stop := c.waitContext(ctx)
-	defer stop()
-	if len(tasks) > 0 {
-		cl, release, err := c.newClient()
-		if err != nil {
+	if len(tasks) > 0 || len(b.reconcile) > 0 {
+		if err := connect(); err != nil {
 			return err
 		}
-		defer release()
-		b.execute(wctx, cl, tasks)
+		var feed <-chan batchTask
+		if len(b.reconcile) > 0 {
+			r := &reconciler{b: b, s: s, wait: o.reconcileWait, known: b.knownIDs, claimed: map[string]bool{}, now: time.Now}
+			if c.g.local {
+				// The server is this command's: nothing of an earlier run
+				// can still arrive.
+				r.wait = 0
+			}
+			found, later := r.reconcile(wctx, b.reconcile)
+			tasks = append(found, tasks...)
+			feed = later
+		}
+		if len(tasks) > 0 || feed != nil {
+			b.execute(wctx, cl, tasks, feed)
+		}
 	}
 
 	if err := writeUncertain(b.upath, b.uncertain); err != nil {
@@ -231,6 +321,9 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 			c.con.errorf("falgo: could not delete the journal %s: %v", b.jpath, err)
 		}
 		syncDir(filepath.Dir(b.jpath))
+	}
+	if b.billed.Sign() > 0 && s != nil {
+		s.reportUnits(context.WithoutCancel(ctx), app, "this run billed", b.billed)
 	}
 	return b.outcome(wctx)
 }
@@ -246,6 +339,9 @@ func sameFile(a, b string) bool {
 func (b *batchRun) loadResults(lines [][]byte) error {
 	b.recorded = map[int]resultRecord{}
 	b.rawResult = map[int][]byte{}
+	if b.knownIDs == nil {
+		b.knownIDs = map[string]bool{}
+	}
 	isInput := b.inputLines()
 	for i, l := range lines {
 		if len(l) == 0 {
@@ -263,6 +359,9 @@ func (b *batchRun) loadResults(lines [][]byte) error {
 		}
 		b.recorded[r.Line] = r
 		b.rawResult[r.Line] = l
+		if r.RequestID != "" {
+			b.knownIDs[r.RequestID] = true
+		}
 	}
 	return nil
 }
@@ -284,10 +383,16 @@ func (b *batchRun) loadJournal(lines [][]byte) error {
 	if head.App != b.app {
 		return codedErrorf(exitError, "%s belongs to a batch of %s, not %s; run that app to finish it, or use another -o", b.jpath, head.App, b.app)
 	}
+	if b.knownIDs == nil {
+		b.knownIDs = map[string]bool{}
+	}
 	for _, e := range recs {
 		s := b.state[e.Line]
 		s.apply(e)
 		b.state[e.Line] = s
+		if e.RequestID != "" {
+			b.knownIDs[e.RequestID] = true
+		}
 	}
 	if len(damage) > 0 {
 		affected := b.unresolved()
@@ -390,7 +495,6 @@ func (b *batchRun) inputLines() map[int]bool {
 func (b *batchRun) plan() ([]batchTask, error) {
 	var reattach, submit []batchTask
 	retry := map[int]bool{}
-	resubmit := 0
 	for _, in := range b.inputs {
 		rec, has := b.recorded[in.line]
 		switch {
@@ -404,11 +508,8 @@ func (b *batchRun) plan() ([]batchTask, error) {
 		default:
 			st := b.state[in.line]
 			switch {
-			case st.uncertain() && b.opts.resubmitUncertain:
-				resubmit++
-				submit = append(submit, batchTask{in: in})
 			case st.uncertain():
-				b.uncertain = append(b.uncertain, uncertainRecord{Line: in.line, InputSum: in.sum, SubmittedAt: st.at, Reason: uncertainReason(st)})
+				b.reconcile = append(b.reconcile, reconcileLine{in: in, st: st, sum: cmp.Or(st.jsonSum, in.jsonSum)})
 			case st.requestID != "":
 				reattach = append(reattach, batchTask{in: in, requestID: st.requestID})
 			default:
@@ -433,7 +534,7 @@ func (b *batchRun) plan() ([]batchTask, error) {
 		}
 	}
 	b.c.con.errorf("falgo: batch of %d inputs for %s: %d done before, %d to reattach, %d to submit%s%s",
-		b.total, b.app, b.ok+b.failed, len(reattach), len(submit), retryNote(len(retry)), b.uncertainNote(resubmit))
+		b.total, b.app, b.ok+b.failed, len(reattach), len(submit), retryNote(len(retry)), b.uncertainNote())
 	// Reattached requests first: they have been running the longest.
 	return append(reattach, submit...), nil
 }
@@ -447,19 +548,18 @@ func retryNote(n int) string {
 }
 
 // uncertainNote describes the uncertain inputs of the plan.
-func (b *batchRun) uncertainNote(resubmitted int) string {
-	switch {
-	case resubmitted > 0:
-		return fmt.Sprintf(" (%s, submitted again as --resubmit-uncertain asks)", plural(resubmitted, "uncertain input"))
-	case len(b.uncertain) > 0:
-		return fmt.Sprintf(", %d uncertain (not submitted again: see %s)", len(b.uncertain), b.upath)
+func (b *batchRun) uncertainNote() string {
+	if n := len(b.reconcile); n > 0 {
+		return fmt.Sprintf(", %d uncertain to look up in fal's request history", n)
 	}
 	return ""
 }
 
-// execute runs the tasks, at most opts.concurrency at a time, until all are
-// done, ctx ends (Ctrl-C, --timeout) or a fatal error stops the run.
-func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTask) {
+// execute runs the tasks, then those that arrive on feed (if not nil)
+// until it is closed, at most opts.concurrency at a time, until all are
+// done, ctx ends (Ctrl-C, --timeout) or a fatal error stops the run. It
+// reads feed to its end whatever happens.
+func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTask, feed <-chan batchTask) {
 	if b.c.con.stderrTTY {
 		b.bar = progressbar.NewOptions(b.total,
 			progressbar.OptionSetWriter(b.c.con.stderr),
@@ -476,16 +576,18 @@ func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTas
 	}
 	sem := make(chan struct{}, b.opts.concurrency)
 	var wg sync.WaitGroup
-	dispatched := 0
-	for _, t := range tasks {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	var undispatched []batchTask
+	dispatch := func(t batchTask) {
+		if ctx.Err() == nil && !b.stopped() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
 		}
 		if ctx.Err() != nil || b.stopped() {
-			break
+			undispatched = append(undispatched, t)
+			return
 		}
-		dispatched++
 		b.update(func() { b.inFlight++ })
 		wg.Add(1)
 		go func() {
@@ -494,9 +596,17 @@ func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTas
 			b.work(ctx, cl, t)
 		}()
 	}
+	for _, t := range tasks {
+		dispatch(t)
+	}
+	if feed != nil {
+		for t := range feed {
+			dispatch(t)
+		}
+	}
 	wg.Wait()
 	// Reattachments never started are still running on fal too.
-	for _, t := range tasks[dispatched:] {
+	for _, t := range undispatched {
 		if t.requestID != "" {
 			b.left++
 		}
@@ -520,7 +630,7 @@ func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 		// before the request id is recorded, the next run knows the input
 		// may have been queued and does not submit it again.
 		at := now()
-		if err := b.journal.append(journalRecord{Line: t.in.line, Event: evSubmitting, InputSum: t.in.sum, At: at}); err != nil {
+		if err := b.journal.append(journalRecord{Line: t.in.line, Event: evSubmitting, InputSum: t.in.sum, JSONSum: t.in.jsonSum, At: at}); err != nil {
 			b.stop(fmt.Errorf("cannot record in the journal that input line %d is about to be submitted, so it was not: %w", t.in.line, err))
 			b.update(func() { b.inFlight-- })
 			return
@@ -546,6 +656,11 @@ func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 		return
 	}
 	res, err := h.Result(ctx)
+	if err == nil {
+		b.addBilled(res.BillableUnits)
+	} else if he := (*fal.HTTPError)(nil); errors.As(err, &he) {
+		b.addBilled(he.BillableUnits)
+	}
 	switch {
 	case err == nil:
 		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Output: res.Data})
@@ -594,6 +709,17 @@ func (b *batchRun) submitFailed(t batchTask, at string, err error) {
 			b.c.con.errorf("falgo: line %d is uncertain: %s", t.in.line, why)
 		}
 	}
+}
+
+// addBilled adds the billable units of one result to the run's sum.
+func (b *batchRun) addBilled(units float64) {
+	if units <= 0 || math.IsNaN(units) || math.IsInf(units, 0) {
+		return
+	}
+	r, _ := unitsDecimal(units)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.billed.Add(b.billed, r)
 }
 
 // note appends a record to the journal; a journal that cannot be written

@@ -219,14 +219,40 @@ func readUncertain(t *testing.T, path string) map[int]uncertainRecord {
 	return out
 }
 
-// TestBatchNeverRunsAnInputTwiceWhenKilled is issue 12's acceptance: falgo
-// batch against a server that answers submits late, after accepting them,
-// killed with SIGKILL six times (first with 8 submits accepted and
-// unanswered, then five times at moments drawn from a seeded RNG: after a
-// number of submit intents reached the journal, or a number of journal and
-// result lines), and rerun each time. No input may run twice, and at the
-// end every input has exactly one result line or is reported uncertain;
-// --resubmit-uncertain then gives every input its result.
+// toSubmitNow lists the input lines a rerun is sure to journal an intent
+// for: without a result, without a request id, and not uncertain (an
+// uncertain one may be found in fal's history and reattached).
+func toSubmitNow(t *testing.T, inputs int, journal, results string) int {
+	t.Helper()
+	done := readResultsIfAny(t, results)
+	st := map[int]lineState{}
+	for _, e := range journalEvents(t, journal) {
+		s := st[e.Line]
+		s.apply(e)
+		st[e.Line] = s
+	}
+	n := 0
+	for line := 1; line <= inputs; line++ {
+		if _, ok := done[line]; ok {
+			continue
+		}
+		if s := st[line]; s.requestID == "" && !s.uncertain() {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBatchNeverRunsAnInputTwiceWhenKilled is the acceptance of issues 12
+// and 13: falgo batch against a server that answers submits late, after
+// accepting them, killed with SIGKILL six times (first with 8 submits
+// accepted and unanswered, then five times at moments drawn from a seeded
+// RNG: after a number of submit intents reached the journal, or a number
+// of journal and result lines), and rerun each time. No input may run
+// twice (executions are counted by the app, on the server), and after the
+// final rerun every input has exactly one result: the inputs a kill left
+// uncertain are reconciled through faltest's request history, found there
+// and reattached when fal had them, submitted again only when it did not.
 func TestBatchNeverRunsAnInputTwiceWhenKilled(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("POSIX signals only")
@@ -235,7 +261,8 @@ func TestBatchNeverRunsAnInputTwiceWhenKilled(t *testing.T) {
 	app := &countingApp{runs: map[int]int{}}
 	srv := startFal(t, faltest.WithApp("test/count", app.handler))
 	slow := &slowSubmits{rng: rand.New(rand.NewPCG(12, 1))}
-	frontProxy{edit: slow.edit}.start(t, srv)
+	conns := &connTracker{}
+	frontProxy{edit: slow.edit, conns: conns}.start(t, srv)
 
 	dir := t.TempDir()
 	in := filepath.Join(dir, "inputs.jsonl")
@@ -248,7 +275,9 @@ func TestBatchNeverRunsAnInputTwiceWhenKilled(t *testing.T) {
 	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"batch", "test/count", in, "-o", out, "-c", "8"}
+	// No wait before the second look at the history: the test knows when
+	// every request of a killed falgo has arrived (idle, below).
+	args := []string{"batch", "test/count", in, "-o", out, "-c", "8", "--reconcile-wait", "0s"}
 
 	// noneTwice checks the executions so far.
 	noneTwice := func(when string) {
@@ -275,6 +304,20 @@ func TestBatchNeverRunsAnInputTwiceWhenKilled(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
+	// idle waits until the killed falgo's connections to the proxy are all
+	// closed and the proxy serves no request: each request it sent has
+	// reached faltest (and is in its history), or never will. A real
+	// fal needs --reconcile-wait for this.
+	idle := func(when string) {
+		t.Helper()
+		deadline := time.Now().Add(crashWait)
+		for !conns.idle() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the proxy still has connections or requests after %v", when, crashWait)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 
 	// Kill 1: eight submits accepted by fal, none answered.
 	slow.hold.Store(true)
@@ -292,13 +335,14 @@ func TestBatchNeverRunsAnInputTwiceWhenKilled(t *testing.T) {
 		heldBack[e.Line] = true
 	}
 	slow.hold.Store(false)
+	idle("after kill 1")
 
 	// Kills 2 to 6, at moments drawn from the seeded RNG among those the
 	// run is sure to reach: each input still to submit journals an intent,
 	// and then at least one more line.
 	rng := rand.New(rand.NewPCG(2026, 12))
 	for round := 2; round <= 6; round++ {
-		left := inputs - lineCount(out) - len(uncertainNow(t, journal, out))
+		left := toSubmitNow(t, inputs, journal, out)
 		if left < 1 {
 			t.Fatalf("before kill %d no input is left to submit: make the batch larger", round)
 		}
@@ -319,60 +363,43 @@ func TestBatchNeverRunsAnInputTwiceWhenKilled(t *testing.T) {
 		if !p.killWhen(t, what, cond) {
 			t.Fatalf("kill %d: falgo finished (exit %d) before %s; stderr:\n%s", round, p.code, what, p.stderr.String())
 		}
+		idle(fmt.Sprintf("after kill %d", round))
 		noneTwice(fmt.Sprintf("after kill %d (at %s)", round, what))
 	}
+	uncertainBefore := uncertainNow(t, journal, out)
 
-	// Finish without --resubmit-uncertain: every input has exactly one
-	// result line or is reported uncertain, never both; the eight held
-	// back at the first kill are among the uncertain ones.
+	// The final rerun, without --resubmit-uncertain: every input has
+	// exactly one result and ran exactly once; the eight held back at the
+	// first kill were found in the history and reattached.
 	p = startFalgo(t, args...)
 	code := p.wait(t)
 	settle()
 	noneTwice("after the last run")
-	results, uncertain := readResults(t, out), readUncertain(t, report)
-	if code != exitUncertain || !strings.Contains(p.stderr.String(), "--resubmit-uncertain") {
-		t.Errorf("the last run: exit %d, want %d and advice; stderr:\n%s", code, exitUncertain, p.stderr.String())
+	if code != exitOK {
+		t.Fatalf("the last run: exit %d, want %d; stderr:\n%s", code, exitOK, p.stderr.String())
 	}
-	runs, _ := app.counts()
-	for n := 1; n <= inputs; n++ {
-		_, hasResult := results[n]
-		_, isUncertain := uncertain[n]
-		switch {
-		case hasResult == isUncertain:
-			t.Errorf("input line %d: result %v, uncertain %v; want exactly one", n, hasResult, isUncertain)
-		case hasResult && runs[n] != 1:
-			t.Errorf("input line %d has a result but ran %d times", n, runs[n])
-		}
-	}
-	for line := range heldBack {
-		if _, ok := uncertain[line]; !ok {
-			t.Errorf("input line %d was accepted by fal with its answer held back, yet it is not uncertain", line)
-		}
-	}
-	t.Logf("%d results, %d uncertain (%d held back at the first kill)", len(results), len(uncertain), len(heldBack))
-
-	// --resubmit-uncertain: the uncertain inputs run again, knowingly.
-	p = startFalgo(t, append(args, "--resubmit-uncertain")...)
-	if code := p.wait(t); code != exitOK {
-		t.Fatalf("--resubmit-uncertain: exit %d; stderr:\n%s", code, p.stderr.String())
-	}
-	settle()
-	results = readResults(t, out)
-	runs, _ = app.counts()
+	results := readResults(t, out)
+	runs, total := app.counts()
 	for n := 1; n <= inputs; n++ {
 		if _, ok := results[n]; !ok {
-			t.Errorf("after --resubmit-uncertain input line %d has no result", n)
+			t.Errorf("input line %d has no result", n)
 		}
-		_, wasUncertain := uncertain[n]
-		switch {
-		case !wasUncertain && runs[n] != 1:
-			t.Errorf("input line %d was never uncertain but ran %d times", n, runs[n])
-		case heldBack[n] && runs[n] != 2:
-			t.Errorf("input line %d ran on fal before and was resubmitted on request: ran %d times, want 2", n, runs[n])
-		case wasUncertain && (runs[n] < 1 || runs[n] > 2):
-			t.Errorf("uncertain input line %d ran %d times", n, runs[n])
+		if runs[n] != 1 {
+			t.Errorf("input line %d ran %d times, want 1", n, runs[n])
 		}
 	}
+	if got := srv.Executions("test/count"); got != inputs || total != inputs {
+		t.Errorf("the server ran test/count %d times (the app counted %d), want %d", got, total, inputs)
+	}
+	for line := range heldBack {
+		if runs[line] != 1 {
+			t.Errorf("input line %d was accepted with its answer held back: ran %d times", line, runs[line])
+		}
+	}
+	if len(uncertainBefore) > 0 && !strings.Contains(p.stderr.String(), "found and reattached") {
+		t.Errorf("%d inputs were uncertain before the last run, which does not say it looked them up:\n%s", len(uncertainBefore), p.stderr.String())
+	}
+	t.Logf("%d results; %d uncertain before the last run (%d held back at the first kill)", len(results), len(uncertainBefore), len(heldBack))
 	for _, f := range []string{journal, report} {
 		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s should be gone once every input has a result (%v)", f, err)

@@ -19,6 +19,9 @@ type batchInput struct {
 	line int             // 1-based line number in the file
 	data json.RawMessage // the JSON object, as written
 	sum  string          // hex SHA-256 of data, to notice edited lines
+	// jsonSum is the hex SHA-256 of data's canonical JSON, to find the
+	// input in fal's request history (canonical.go).
+	jsonSum string
 }
 
 // readBatchInputs reads the inputs file: one JSON object per line; blank
@@ -45,7 +48,11 @@ func readBatchInputs(path string) ([]batchInput, error) {
 				return nil, usageErrorf("%s:%d: not a JSON object: %s (each line must hold one input object, such as {\"prompt\": \"a cat\"})", path, n, clipText(string(line), 60))
 			}
 			sum := sha256.Sum256(line)
-			inputs = append(inputs, batchInput{line: n, data: json.RawMessage(line), sum: hex.EncodeToString(sum[:])})
+			csum, err := canonicalSum(line)
+			if err != nil {
+				return nil, usageErrorf("%s:%d: %v", path, n, err)
+			}
+			inputs = append(inputs, batchInput{line: n, data: json.RawMessage(line), sum: hex.EncodeToString(sum[:]), jsonSum: csum})
 		}
 		if err == io.EOF {
 			break

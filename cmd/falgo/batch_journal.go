@@ -21,12 +21,16 @@ import (
 // written with one write and synced to disk before falgo acts on it:
 //
 //	{"falgo_batch_journal":2,"app":"fal-ai/flux/schnell"}          the header
-//	{"line":3,"event":"submitting","input_sha256":"…","at":"…"}    before the submit starts
+//	{"line":3,"event":"submitting","input_sha256":"…","json_sha256":"…","at":"…"}  before the submit starts
 //	{"line":3,"event":"accepted","input_sha256":"…","request_id":"…","at":"…"}
 //	{"line":3,"event":"done","request_id":"…","outcome":"succeeded","at":"…"}
 //
 // "line" is the input's line in INPUTS.jsonl and input_sha256 the SHA-256
-// of its JSON, so an edited inputs file is noticed. A submit that fails
+// of its JSON, so an edited inputs file is noticed; json_sha256 is the
+// SHA-256 of its canonical JSON, what reconciliation looks for in fal's
+// request history (batch_reconcile.go), which may also journal an
+// "accepted" record with "via":"history" (found there) or a
+// "not_accepted" one (not there). A submit that fails
 // ends with "not_accepted" (fal certainly did not queue it: it may be
 // submitted again) or "unconfirmed" (no way to tell: like a submitting
 // with no request id after it, the input is uncertain). The results file
@@ -54,15 +58,21 @@ const journalVersion = 2
 
 // journalRecord is one line of a batch journal.
 type journalRecord struct {
-	Version   int    `json:"falgo_batch_journal,omitempty"` // header only
-	App       string `json:"app,omitempty"`                 // header only
-	Line      int    `json:"line,omitempty"`
-	Event     string `json:"event,omitempty"`
-	InputSum  string `json:"input_sha256,omitempty"`
+	Version  int    `json:"falgo_batch_journal,omitempty"` // header only
+	App      string `json:"app,omitempty"`                 // header only
+	Line     int    `json:"line,omitempty"`
+	Event    string `json:"event,omitempty"`
+	InputSum string `json:"input_sha256,omitempty"`
+	// JSONSum is the SHA-256 of the input's canonical JSON (canonical.go),
+	// what fal's request history is searched for (submitting).
+	JSONSum   string `json:"json_sha256,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
-	Outcome   string `json:"outcome,omitempty"` // done: "succeeded" or "failed"
-	Error     string `json:"error,omitempty"`   // not_accepted, unconfirmed: why
-	At        string `json:"at,omitempty"`      // when, RFC 3339 UTC
+	// Via says how an accepted request id was learned: "history" when
+	// reconciliation found it in fal's request history.
+	Via     string `json:"via,omitempty"`
+	Outcome string `json:"outcome,omitempty"` // done: "succeeded" or "failed"
+	Error   string `json:"error,omitempty"`   // not_accepted, unconfirmed: why
+	At      string `json:"at,omitempty"`      // when, RFC 3339 UTC
 }
 
 // valid reports whether e is a record falgo writes.
@@ -89,6 +99,7 @@ func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 type lineState struct {
 	event     string // the last event
 	sum       string // the input's SHA-256 when it was last submitted
+	jsonSum   string // the SHA-256 of its canonical JSON then, if journalled
 	requestID string // the request id of the last submission, if known
 	at        string // when the last submission started
 	why       string // why it was not accepted, or is unconfirmed
@@ -98,7 +109,7 @@ type lineState struct {
 func (s *lineState) apply(e journalRecord) {
 	switch e.Event {
 	case evSubmitting:
-		*s = lineState{sum: e.InputSum, at: e.At}
+		*s = lineState{sum: e.InputSum, jsonSum: e.JSONSum, at: e.At}
 	case evAccepted:
 		s.requestID = e.RequestID
 	case evNotAccepted, evUnconfirmed:

@@ -64,14 +64,17 @@ func wantRuns(t *testing.T, when string, app *countingApp, want map[int]int) {
 }
 
 // TestBatchJournalTornLineAndDamage: an intent with no request id is
-// uncertain and not submitted; a journal line cut by a crash is dropped,
-// not taken for damage; damage in the middle stops the batch before
-// anything is submitted, naming the line; --salvage-journal goes on,
-// making every input without a result or a request id uncertain, durably;
-// --resubmit-uncertain then runs them.
+// uncertain: looked up in fal's request history, it stays uncertain (not
+// submitted) while the history cannot be read; a journal line cut by a
+// crash is dropped, not taken for damage; damage in the middle stops the
+// batch before anything is submitted, naming the line; --salvage-journal
+// goes on, making every input without a result or a request id uncertain,
+// durably: the dated intent is then looked up in the history, not found
+// and submitted, the input the damaged line may have been about (no date)
+// stays uncertain; --resubmit-uncertain then runs it.
 func TestBatchJournalTornLineAndDamage(t *testing.T) {
 	app := &countingApp{runs: map[int]int{}}
-	startFal(t, faltest.WithApp("test/count", app.handler))
+	srv := startFal(t, faltest.WithApp("test/count", app.handler))
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
 	out := filepath.Join(dir, "out.jsonl")
@@ -80,29 +83,36 @@ func TestBatchJournalTornLineAndDamage(t *testing.T) {
 	writeLines(t, in, "", inputs...)
 
 	// Input 2 was accepted as a real request; input 1 was being submitted
-	// when falgo died; input 3's intent was being written.
+	// when falgo died an hour ago; input 3's intent was being written.
 	sub := runCLI(t, "submit", "test/count", "-i", "n=2")
 	id := strings.TrimSpace(sub.stdout)
 	if sub.code != exitOK || id == "" {
 		t.Fatalf("submit: exit %d, stderr %s", sub.code, sub.stderr)
 	}
+	at1 := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 	header := `{"falgo_batch_journal":2,"app":"test/count"}`
-	intent1 := fmt.Sprintf(`{"line":1,"event":"submitting","input_sha256":%q,"at":"2026-12-01T10:00:00Z"}`, inputSum(inputs[0]))
+	intent1 := fmt.Sprintf(`{"line":1,"event":"submitting","input_sha256":%q,"at":%q}`, inputSum(inputs[0]), at1)
 	intent2 := fmt.Sprintf(`{"line":2,"event":"submitting","input_sha256":%q}`, inputSum(inputs[1]))
 	accepted2 := fmt.Sprintf(`{"line":2,"event":"accepted","input_sha256":%q,"request_id":%q}`, inputSum(inputs[1]), id)
 	writeLines(t, journal, `{"line":3,"event":"submi`, header, intent1, intent2, accepted2)
 
+	// fal's Platform API fails: the history cannot settle input 1.
+	if err := srv.SetFaults(1, faltest.FaultRule{Route: "platform", Kind: faltest.AppError500}); err != nil {
+		t.Fatal(err)
+	}
 	r := runCLI(t, "batch", "test/count", in, "-o", out)
-	if r.code != exitUncertain || !strings.Contains(r.stderr, "1 to reattach, 2 to submit, 1 uncertain") ||
-		!strings.Contains(r.stderr, "1 input is uncertain") || !strings.Contains(r.stderr, "--resubmit-uncertain") {
+	if r.code != exitUncertain || !strings.Contains(r.stderr, "1 to reattach, 2 to submit, 1 uncertain to look up in fal's request history") ||
+		!strings.Contains(r.stderr, "1 input is uncertain") || !strings.Contains(r.stderr, "--resubmit-uncertain") ||
+		!strings.Contains(r.stderr, "fal's request history could not be read") {
 		t.Fatalf("exit %d (want %d), stderr:\n%s", r.code, exitUncertain, r.stderr)
 	}
 	res, unc := readResults(t, out), readUncertain(t, report)
 	if len(res) != 3 || res[2].RequestID != id || res[1].Output != nil {
 		t.Errorf("results %+v: want lines 2 (reattached to %s), 3 and 4", res, id)
 	}
-	if u, ok := unc[1]; len(unc) != 1 || !ok || u.InputSum != inputSum(inputs[0]) || u.SubmittedAt != "2026-12-01T10:00:00Z" || !strings.Contains(u.Reason, "may or may not have queued it") {
-		t.Errorf("uncertain report %+v: want line 1 with its hash, time and reason", unc)
+	if u, ok := unc[1]; len(unc) != 1 || !ok || u.InputSum != inputSum(inputs[0]) || u.SubmittedAt != at1 ||
+		!strings.Contains(u.Reason, "may or may not have queued it") || !strings.Contains(u.Reason, "could not be read") {
+		t.Errorf("uncertain report %+v: want line 1 with its hash, time and reasons", unc)
 	}
 	wantRuns(t, "after the first run", app, map[int]int{2: 1, 3: 1, 4: 1})
 	// The torn line was cut off, not left for the next records to be
@@ -111,6 +121,9 @@ func TestBatchJournalTornLineAndDamage(t *testing.T) {
 		t.Errorf("the torn line is still in the journal:\n%s", data)
 	}
 	journalEvents(t, journal)
+	if err := srv.SetFaults(1); err != nil {
+		t.Fatal(err)
+	}
 
 	// Damage in the middle of the journal, and a new input 5 that has no
 	// record: the damaged line may have been its intent.
@@ -134,21 +147,26 @@ func TestBatchJournalTornLineAndDamage(t *testing.T) {
 	wantRuns(t, "after the refusal", app, map[int]int{2: 1, 3: 1, 4: 1})
 
 	r = runCLI(t, "batch", "test/count", in, "-o", out, "--salvage-journal")
-	if r.code != exitUncertain || !strings.Contains(r.stderr, "salvaged") || !strings.Contains(r.stderr, "2 inputs are uncertain") {
+	if r.code != exitUncertain || !strings.Contains(r.stderr, "salvaged") || !strings.Contains(r.stderr, "1 input is uncertain") ||
+		!strings.Contains(r.stderr, "1 uncertain input is still not in fal's request history") {
 		t.Fatalf("--salvage-journal: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	if unc := readUncertain(t, report); len(unc) != 2 || unc[5].Line != 5 || !strings.Contains(unc[5].Reason, "damaged at line 2") {
-		t.Errorf("after salvage, uncertain %+v; want lines 1 and 5", unc)
+	if unc := readUncertain(t, report); len(unc) != 1 || unc[5].Line != 5 || !strings.Contains(unc[5].Reason, "damaged at line 2") ||
+		!strings.Contains(unc[5].Reason, "does not know when it was submitted") {
+		t.Errorf("after salvage, uncertain %+v; want line 5", unc)
+	}
+	if res := readResults(t, out); res[1].Output == nil {
+		t.Errorf("line 1 should have been submitted again, not being in the history: %+v", res)
 	}
 	journalEvents(t, journal) // every line a record again
 	// The salvage is durable: a plain rerun still submits nothing.
-	if r := runCLI(t, "batch", "test/count", in, "-o", out); r.code != exitUncertain || !strings.Contains(r.stderr, "0 to submit, 2 uncertain") {
+	if r := runCLI(t, "batch", "test/count", in, "-o", out); r.code != exitUncertain || !strings.Contains(r.stderr, "0 to submit, 1 uncertain to look up") {
 		t.Errorf("rerun after salvage: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	wantRuns(t, "after the salvage", app, map[int]int{2: 1, 3: 1, 4: 1})
+	wantRuns(t, "after the salvage", app, map[int]int{1: 1, 2: 1, 3: 1, 4: 1})
 
 	r = runCLI(t, "batch", "test/count", in, "-o", out, "--resubmit-uncertain")
-	if r.code != exitOK || !strings.Contains(r.stderr, "2 uncertain inputs, submitted again as --resubmit-uncertain asks") {
+	if r.code != exitOK || !strings.Contains(r.stderr, "submitted again as --resubmit-uncertain asks") {
 		t.Fatalf("--resubmit-uncertain: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 	if res := readResults(t, out); len(res) != 5 {
@@ -164,7 +182,8 @@ func TestBatchJournalTornLineAndDamage(t *testing.T) {
 
 // TestBatchSubmitOutcomes: a submit whose connection is cut (fal may have
 // queued it) leaves its input uncertain; a submit fal turned away (429)
-// is submitted again by the rerun.
+// is submitted again by the rerun, and the uncertain input, looked up in
+// fal's request history and not found there, too.
 func TestBatchSubmitOutcomes(t *testing.T) {
 	app := &countingApp{runs: map[int]int{}}
 	startFal(t, faltest.WithApp("test/count", app.handler), faltest.WithFaults(1,
@@ -175,7 +194,7 @@ func TestBatchSubmitOutcomes(t *testing.T) {
 	in := filepath.Join(dir, "in.jsonl")
 	out := filepath.Join(dir, "out.jsonl")
 	writeLines(t, in, "", `{"n":1}`, `{"n":2}`, `{"n":3}`)
-	args := []string{"batch", "test/count", in, "-o", out, "-c", "1"}
+	args := []string{"batch", "test/count", in, "-o", out, "-c", "1", "--reconcile-wait", "0s"}
 
 	r := runCLI(t, args...)
 	if r.code != exitUncertain || !strings.Contains(r.stderr, "line 1 is uncertain: the submit failed without telling") ||
@@ -186,13 +205,14 @@ func TestBatchSubmitOutcomes(t *testing.T) {
 		t.Errorf("uncertain %+v", unc)
 	}
 	r = runCLI(t, args...)
-	if r.code != exitUncertain || !strings.Contains(r.stderr, "0 to reattach, 1 to submit, 1 uncertain") {
+	if r.code != exitOK || !strings.Contains(r.stderr, "0 to reattach, 1 to submit, 1 uncertain to look up") ||
+		!strings.Contains(r.stderr, "0 found and reattached, 1 not found") {
 		t.Fatalf("rerun: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
-	if res := readResults(t, out); len(res) != 2 || res[2].Output == nil || res[3].Output == nil {
-		t.Errorf("results %+v: want lines 2 and 3", res)
+	if res := readResults(t, out); len(res) != 3 || res[1].Output == nil || res[2].Output == nil || res[3].Output == nil {
+		t.Errorf("results %+v: want lines 1, 2 and 3", res)
 	}
-	wantRuns(t, "at the end", app, map[int]int{2: 1, 3: 1})
+	wantRuns(t, "at the end", app, map[int]int{1: 1, 2: 1, 3: 1})
 }
 
 // TestBatchUpgradesAVersion1Journal: a journal of the format before the

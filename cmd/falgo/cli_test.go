@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,6 +77,11 @@ func isolateCredentials(t *testing.T) {
 	}
 	t.Setenv("HOME", home)
 	t.Setenv("FAL_HOME_DIR", home)
+	// The schema and price cache, and a Platform API that nothing
+	// answers (port 1 on loopback refuses at once): no test reaches
+	// api.fal.ai, and none shares a cache with the user or another test.
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, ".cache"))
+	t.Setenv("FAL_API_HOST", "http://127.0.0.1:1/api")
 }
 
 // startFal starts a faltest server (demo apps answering at once, plus

@@ -43,6 +43,7 @@ func (c *cli) newClient() (*fal.Client, func(), error) {
 			fal.WithQueueHost(srv.URL+"/queue"),
 			fal.WithRestHost(srv.URL+"/rest"),
 			fal.WithCDNHost(srv.URL+"/cdn"),
+			fal.WithAPIHost(srv.URL+"/api"),
 		)
 	case c.g.keySet:
 		opts = append(opts, fal.WithKey(c.g.key))
@@ -53,6 +54,7 @@ func (c *cli) newClient() (*fal.Client, func(), error) {
 		// Only options built from flags and FAL_*_HOST can be wrong here.
 		return nil, nil, fmt.Errorf("%s (check the FAL_*_HOST environment variables)", oneLine(err.Error()))
 	}
+	c.clientOpts = opts
 	return cl, release, nil
 }
 
@@ -106,13 +108,16 @@ func (c *cli) handle(app, id string) (*fal.RequestHandle, *fal.Client, func(), e
 type call struct {
 	in   map[string]any
 	cl   *fal.Client
+	s    *platformSession // the Platform API: schemas, prices, did-you-mean
 	ctx  context.Context
 	done func() // stops the wait and releases the client
 }
 
 // startCall builds the input from the command's flags, then the client and
-// the context to wait under.
-func (c *cli) startCall(ctx context.Context, f inputFlags) (*call, error) {
+// the context to wait under, and checks the input against app's schema
+// unless noValidate: an input the schema refuses ends the command here,
+// before anything is uploaded or sent.
+func (c *cli) startCall(ctx context.Context, app string, f inputFlags, noValidate bool) (*call, error) {
 	in, err := buildInput(f, c.con)
 	if err != nil {
 		return nil, err
@@ -121,6 +126,20 @@ func (c *cli) startCall(ctx context.Context, f inputFlags) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
+	s, err := c.newPlatform(cl)
+	if err != nil {
+		release()
+		return nil, err
+	}
 	wctx, stop := c.waitContext(ctx)
-	return &call{in: in, cl: cl, ctx: wctx, done: func() { stop(); release() }}, nil
+	k := &call{in: in, cl: cl, s: s, ctx: wctx, done: func() { stop(); release() }}
+	if noValidate {
+		s.debugf("falgo: the input is not checked against a schema (--no-validate)")
+		return k, nil
+	}
+	if err := s.checkInput(wctx, app, in); err != nil {
+		k.done()
+		return nil, err
+	}
+	return k, nil
 }

@@ -160,9 +160,9 @@ func TestLocalFileChecksThePath(t *testing.T) {
 	}
 }
 
-// canonicalJSON re-encodes a JSON value with numbers kept as written, so
+// reencodeJSON re-encodes a JSON value with numbers kept as written, so
 // two encodings of the same value compare equal.
-func canonicalJSON(b []byte) (string, error) {
+func reencodeJSON(b []byte) (string, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
@@ -219,8 +219,8 @@ func FuzzParseAssignments(f *testing.F) {
 			t.Fatalf("parseAssignments(%q): leaf is %T", a, v)
 		}
 		if json.Valid([]byte(raw)) {
-			want, err1 := canonicalJSON([]byte(raw))
-			have, err2 := canonicalJSON(leaf)
+			want, err1 := reencodeJSON([]byte(raw))
+			have, err2 := reencodeJSON(leaf)
 			if err1 != nil || err2 != nil || want != have {
 				t.Fatalf("parseAssignments(%q): value %s, want the JSON %s (%v, %v)", a, leaf, raw, err1, err2)
 			}

@@ -5,12 +5,14 @@ import (
 	"context"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/falgo/fal/faltest"
@@ -23,6 +25,31 @@ import (
 type frontProxy struct {
 	answer func(w http.ResponseWriter, r *http.Request) bool
 	edit   func(resp *http.Response) error
+	// conns, when set, counts the proxy's open connections and the
+	// requests it is serving.
+	conns *connTracker
+}
+
+// connTracker counts a proxy's open connections and requests in service.
+type connTracker struct {
+	mu           sync.Mutex
+	open, active int
+}
+
+// idle reports whether the proxy has no connection open and no request in
+// service: every request of a falgo that was killed has reached the
+// server, or never will.
+func (c *connTracker) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open == 0 && c.active == 0
+}
+
+func (c *connTracker) add(open, active int) {
+	c.mu.Lock()
+	c.open += open
+	c.active += active
+	c.mu.Unlock()
 }
 
 // start starts the proxy and points falgo at it through the environment
@@ -47,12 +74,27 @@ func (p frontProxy) start(t *testing.T, srv *faltest.Server) string {
 		ModifyResponse: p.edit,
 		ErrorLog:       log.New(io.Discard, "", 0),
 	}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.conns != nil {
+			p.conns.add(0, 1)
+			defer p.conns.add(0, -1)
+		}
 		if p.answer != nil && p.answer(w, r) {
 			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
+	if p.conns != nil {
+		front.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				p.conns.add(1, 0)
+			case http.StateClosed, http.StateHijacked:
+				p.conns.add(-1, 0)
+			}
+		}
+	}
+	front.Start()
 	t.Cleanup(func() {
 		front.Close()
 		tr.CloseIdleConnections()

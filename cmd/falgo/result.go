@@ -21,7 +21,8 @@ func newResultCmd(c *cli) *cobra.Command {
 		Long: `Wait for a queued request to complete and print its output as JSON, like
 falgo run does: progress and log lines on stderr, the output on stdout. Use it
 to reattach to a request after "falgo submit", a --timeout, or Ctrl-C.
---save DIR downloads the output's files, as with falgo run.`,
+--save DIR downloads the output's files, as with falgo run. What the request
+billed is reported on stderr, as with falgo run.`,
 		Example:           `  falgo result fal-ai/flux/dev 764cabcf-b745-4b3e-ae38-1200304cf45b --save out/`,
 		Args:              usageArgs(cobra.ExactArgs(2)),
 		ValidArgsFunction: completeApp,
@@ -31,7 +32,7 @@ to reattach to a request after "falgo submit", a --timeout, or Ctrl-C.
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.save, "save", "", "download the output's files into `DIR`")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress or logs on stderr")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, logs or cost on stderr")
 	return cmd
 }
 
@@ -42,13 +43,18 @@ func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error
 		return err
 	}
 	defer release()
+	s, err := c.newPlatform(cl)
+	if err != nil {
+		return err
+	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	p := newProgress(c.con, app, "waiting", o.quiet)
 	res, err := c.follow(wctx, h, p)
 	p.finish(err)
 	if err != nil {
+		s.reportFailedBilling(ctx, app, err)
 		return c.waitError(wctx, app, id, c.notFound(err, app, id))
 	}
-	return c.printResult(ctx, cl, app, res, o.save)
+	return c.printResult(ctx, cl, s, app, res, o.save, o.quiet)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	fal "github.com/falgo/fal"
 	"github.com/spf13/cobra"
 )
 
@@ -24,8 +25,12 @@ type globals struct {
 
 // cli is what a command needs to run: the global flags and the console.
 type cli struct {
-	g   globals
-	con *console
+	g     globals
+	con   *console
+	cache *diskCache // the schema and price cache, opened on first use
+	// clientOpts are the options of the command's fal client, kept to
+	// build the Platform API's lookup client beside it.
+	clientOpts []fal.Option
 }
 
 // usageArgs wraps a cobra argument validator so that its errors count as
@@ -122,6 +127,13 @@ func newRootCmd(con *console) *cobra.Command {
 		newUploadCmd(c),
 		newAuthCmd(c),
 		newBatchCmd(c),
+		newModelsCmd(c),
+		newSchemaCmd(c),
+		newPriceCmd(c),
+		newEstimateCmd(c),
+		newUsageCmd(c),
+		newRequestsCmd(c),
+		newCreditsCmd(c),
 	)
 	return root
 }

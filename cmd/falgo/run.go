@@ -12,10 +12,11 @@ import (
 
 // runOptions holds the flags of `falgo run`.
 type runOptions struct {
-	in    inputFlags
-	sync  bool
-	save  string
-	quiet bool
+	in         inputFlags
+	sync       bool
+	save       string
+	quiet      bool
+	noValidate bool
 }
 
 // newRunCmd builds `falgo run`.
@@ -38,7 +39,17 @@ and the error line says how to fetch it: falgo result APP REQUEST_ID.
 anywhere in the JSON) into DIR and prints each path on stderr, so that stdout
 stays pure JSON.
 
-` + inputHelp,
+Cost: when fal says what the request billed (X-Fal-Billable-Units), a line on
+stderr says so, priced where the app's unit price is known (fal's Platform
+API, cached like the schemas): "falgo: billed 1 megapixels × $0.003 =
+$0.003". An app fal has no price for gets the units alone; -q leaves the
+line out.
+
+An app id fal does not know gets a "did you mean" from fal's model search.
+
+` + inputHelp + `
+
+` + checkHelp,
 		Example: `  falgo --local run fal-ai/flux/schnell -i prompt="a lighthouse at dusk" --save out/
   falgo run fal-ai/flux/dev -i prompt="a red fox" -i image_size.width=768 -i image_size.height=512
   falgo run fal-ai/flux/dev/image-to-image -i image_url=@photo.jpg -i prompt="as a watercolor"
@@ -53,7 +64,8 @@ stays pure JSON.
 	f := cmd.Flags()
 	f.BoolVar(&o.sync, "sync", false, "call the app's direct endpoint instead of the queue")
 	f.StringVar(&o.save, "save", "", "download the output's files into `DIR`")
-	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress or logs on stderr")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress, logs or cost on stderr")
+	addNoValidate(cmd, &o.noValidate)
 	return cmd
 }
 
@@ -62,12 +74,12 @@ func (c *cli) runApp(ctx context.Context, app string, o runOptions) error {
 	if err := checkApp(app); err != nil {
 		return err
 	}
-	k, err := c.startCall(ctx, o.in)
+	k, err := c.startCall(ctx, app, o.in, o.noValidate)
 	if err != nil {
 		return err
 	}
 	defer k.done()
-	in, cl, wctx := k.in, k.cl, k.ctx
+	in, cl, wctx, s := k.in, k.cl, k.ctx, k.s
 
 	var res *fal.Result
 	state := "running"
@@ -87,23 +99,25 @@ func (c *cli) runApp(ctx context.Context, app string, o runOptions) error {
 		res, err = cl.Run(wctx, app, in)
 		p.finish(err)
 		if err != nil {
-			return c.syncError(wctx, err)
+			s.reportFailedBilling(ctx, app, err)
+			return c.syncError(wctx, s.unknownApp(wctx, app, err))
 		}
 	} else {
 		p.setState("submitting")
 		h, err := submitSafely(wctx, cl, app, in)
 		if err != nil {
 			p.finish(err)
-			return c.waitError(wctx, app, "", err)
+			return c.waitError(wctx, app, "", s.unknownApp(wctx, app, err))
 		}
 		p.submitted(h.RequestID)
 		res, err = c.follow(wctx, h, p)
 		p.finish(err)
 		if err != nil {
+			s.reportFailedBilling(ctx, app, err)
 			return c.waitError(wctx, app, h.RequestID, err)
 		}
 	}
-	return c.printResult(ctx, cl, app, res, o.save)
+	return c.printResult(ctx, cl, s, app, res, o.save, o.quiet)
 }
 
 // submitGrace bounds a submit that was under way when the command was
@@ -143,11 +157,14 @@ func (c *cli) follow(ctx context.Context, h *fal.RequestHandle, p *progress) (*f
 	return h.Result(ctx)
 }
 
-// printResult prints a result's JSON on stdout and, with --save, downloads
-// its files.
-func (c *cli) printResult(ctx context.Context, cl *fal.Client, app string, res *fal.Result, save string) error {
+// printResult prints a result's JSON on stdout, what it billed on
+// stderr and, with --save, downloads its files.
+func (c *cli) printResult(ctx context.Context, cl *fal.Client, s *platformSession, app string, res *fal.Result, save string, quiet bool) error {
 	if err := c.con.writeJSON(res.Data, c.g.json); err != nil {
 		return err
+	}
+	if !quiet {
+		s.reportBilled(ctx, app, res.BillableUnits)
 	}
 	if save == "" {
 		return nil

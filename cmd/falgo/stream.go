@@ -9,6 +9,7 @@ import (
 // newStreamCmd builds `falgo stream`.
 func newStreamCmd(c *cli) *cobra.Command {
 	var in inputFlags
+	var noValidate bool
 	cmd := &cobra.Command{
 		Use:   "stream APP [-i key=value]... [--input FILE]",
 		Short: "Call an app's streaming endpoint and print its events",
@@ -16,25 +17,28 @@ func newStreamCmd(c *cli) *cobra.Command {
 data on stdout as it arrives, one line of JSON per event. Nothing else is
 written to stdout, so the output can be piped to jq or read line by line.
 
-` + inputHelp,
+` + inputHelp + `
+
+` + checkHelp,
 		Example: `  falgo --local stream fal-ai/any-llm -i prompt="why is the sky blue?"
   falgo stream fal-ai/any-llm -i prompt="hi" | jq -r --unbuffered .output`,
 		Args:              usageArgs(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeApp,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return c.stream(cmd.Context(), args[0], in)
+			return c.stream(cmd.Context(), args[0], in, noValidate)
 		},
 	}
 	addInputFlags(cmd, &in)
+	addNoValidate(cmd, &noValidate)
 	return cmd
 }
 
 // stream is `falgo stream`.
-func (c *cli) stream(ctx context.Context, app string, f inputFlags) error {
+func (c *cli) stream(ctx context.Context, app string, f inputFlags, noValidate bool) error {
 	if err := checkApp(app); err != nil {
 		return err
 	}
-	k, err := c.startCall(ctx, f)
+	k, err := c.startCall(ctx, app, f, noValidate)
 	if err != nil {
 		return err
 	}
@@ -45,7 +49,7 @@ func (c *cli) stream(ctx context.Context, app string, f inputFlags) error {
 	}
 	for ev, err := range cl.Stream(wctx, app, in) {
 		if err != nil {
-			return c.streamError(wctx, err)
+			return c.streamError(wctx, k.s.unknownApp(wctx, app, err))
 		}
 		if err := c.con.writeJSONLine(ev.Data); err != nil {
 			return err

@@ -10,9 +10,10 @@ import (
 
 // submitOptions holds the flags of `falgo submit`.
 type submitOptions struct {
-	in       inputFlags
-	webhook  string
-	priority string
+	in         inputFlags
+	webhook    string
+	priority   string
+	noValidate bool
 }
 
 // newSubmitCmd builds `falgo submit`.
@@ -26,7 +27,9 @@ waiting for it. Follow it with "falgo status APP ID --watch", fetch its output
 with "falgo result APP ID", stop it with "falgo cancel APP ID". With --json,
 stdout gets {"request_id", "app"}.
 
-` + inputHelp,
+` + inputHelp + `
+
+` + checkHelp,
 		Example: `  id=$(falgo submit fal-ai/flux/dev -i prompt="a red fox")
   falgo status fal-ai/flux/dev "$id" --watch --logs
   falgo result fal-ai/flux/dev "$id" --save out/`,
@@ -40,6 +43,7 @@ stdout gets {"request_id", "app"}.
 	f := cmd.Flags()
 	f.StringVar(&o.webhook, "webhook", "", "ask fal to POST the outcome to `URL` when the request ends")
 	f.StringVar(&o.priority, "priority", "", "queue priority: normal or low")
+	addNoValidate(cmd, &o.noValidate)
 	return cmd
 }
 
@@ -63,7 +67,7 @@ func (c *cli) submitApp(ctx context.Context, app string, o submitOptions) error 
 	default:
 		return usageErrorf("--priority %q: use normal or low", o.priority)
 	}
-	k, err := c.startCall(ctx, o.in)
+	k, err := c.startCall(ctx, app, o.in, o.noValidate)
 	if err != nil {
 		return err
 	}
@@ -74,7 +78,7 @@ func (c *cli) submitApp(ctx context.Context, app string, o submitOptions) error 
 	}
 	h, err := submitSafely(wctx, cl, app, in, opts...)
 	if err != nil {
-		return c.waitError(wctx, app, "", err)
+		return c.waitError(wctx, app, "", k.s.unknownApp(wctx, app, err))
 	}
 	if wctx.Err() != nil {
 		return c.waitError(wctx, app, h.RequestID, wctx.Err())

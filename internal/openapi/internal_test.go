@@ -39,20 +39,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		d    int
-	}{
-		{"", "", 0}, {"a", "", 1}, {"", "abc", 3}, {"kitten", "sitting", 3},
-		{"ab", "ba", 1}, {"square_hd", "sqaure_hd", 1}, {"héllo", "hello", 1},
-	} {
-		if got := distance(c.a, c.b); got != c.d {
-			t.Errorf("distance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
-		}
-	}
-}
-
 func TestDecodeNodeKeepsOrder(t *testing.T) {
 	n, err := decodeNode([]byte(`{"z": 1, "a": {"y": [true, null, "s"], "b": 2}, "m": 3, "a": {"k": 1}}`))
 	if err != nil {

@@ -3,6 +3,8 @@ package openapi
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/falgo/fal/internal/editdist"
 )
 
 // suggest returns the candidate closest to given when it is close enough
@@ -28,7 +30,7 @@ func suggest(given string, candidates []string) string {
 			continue
 		}
 		fc := fold(c)
-		d := distance(g, fc)
+		d := editdist.Distance(g, fc)
 		if d > allowed(g, fc) {
 			continue
 		}
@@ -65,31 +67,4 @@ func fold(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// distance is the optimal-string-alignment edit distance between a and b,
-// in runes.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
