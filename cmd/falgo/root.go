@@ -134,6 +134,7 @@ func newRootCmd(con *console) *cobra.Command {
 		newUsageCmd(c),
 		newRequestsCmd(c),
 		newCreditsCmd(c),
+		newGenCmd(c),
 	)
 	return root
 }
