@@ -262,4 +262,12 @@
 // (WithStreamIdleTimeout, and 60 s for the status stream) count time
 // without a complete event, so a server trickling bytes cannot keep a call
 // alive.
+//
+// # Go version
+//
+// The module needs Go 1.26 or newer (go.mod). On 2026-12-01 the supported Go
+// releases are 1.26 and 1.27, so 1.26 is the oldest still receiving security
+// fixes; what falgo needs of a newer Go than the 1.23 it started on is
+// http.Protocols (Go 1.24), which lets the client and faltest speak HTTP/2
+// without TLS, as fal's hosts speak HTTP/2 with it.
 package fal

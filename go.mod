@@ -1,6 +1,6 @@
 module github.com/falgo/fal
 
-go 1.23
+go 1.26
 
 require (
 	github.com/coder/websocket v1.8.14
