@@ -42,8 +42,11 @@
 // enable_safety_checker: false are sent), strings, lists and maps are
 // plain values with omitempty (empty: unset). The one exception is an
 // optional string whose default is not empty (negative_prompt: "blur,
-// …"): there "" is a value of its own, so it is a *string. Required fields
-// are plain values, always sent.
+// …"): there "" is a value of its own, so it is a *string; likewise an
+// optional list whose default is not empty (fooocus's styles) is tagged
+// omitzero, so nil is left out and an empty list is sent. Required fields
+// are plain values, always sent, or pointers when the schema also allows
+// null.
 //
 // # Files
 //

@@ -57,8 +57,13 @@
 //     enums of numbers and structs; plain values for strings, lists, maps
 //     and string enums, all with omitempty, so that unset means left out
 //     and a seed of 0 or false is still sent; an optional string with a
-//     non-empty default is a *string. Required fields are plain values
-//     (structs by value, but a struct inside itself by pointer).
+//     non-empty default is a *string, and an optional list or map with a
+//     non-empty default is tagged omitzero (nil is left out, an empty one
+//     is sent). Required fields are plain values (structs by value, but a
+//     struct inside itself by pointer), or pointers when they are also
+//     nullable, so that null is sent and read as null.
+//   - Union members that come out as the same Go type (a Video or a File,
+//     both fal.File) are one member.
 //   - Anything else: a schema allowing any value is any; one the
 //     generator or package openapi does not understand (an unknown type,
 //     not, tuple items, an external $ref, an enum of mixed types, a schema

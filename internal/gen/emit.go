@@ -103,8 +103,8 @@ func (g *generator) decl(b *bytes.Buffer, nt *namedType) {
 		for _, f := range nt.fields {
 			writeComment(b, "\t", f.doc)
 			tag := f.json
-			if f.omitempty {
-				tag += ",omitempty"
+			if f.omit != "" {
+				tag += "," + f.omit
 			}
 			fmt.Fprintf(b, "\t%s %s `json:%q`\n", f.name, f.expr, tag)
 		}

@@ -231,7 +231,7 @@ func writeModule(t *testing.T, dir, root string) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	b.WriteString("module gentest\n\ngo 1.23\n\nrequire github.com/falgo/fal v0.0.0\n\nreplace github.com/falgo/fal => " + filepath.ToSlash(root) + "\n\n")
+	b.WriteString("module gentest\n\ngo 1.26\n\nrequire github.com/falgo/fal v0.0.0\n\nreplace github.com/falgo/fal => " + filepath.ToSlash(root) + "\n\n")
 	// The require blocks of this module, as indirect requirements.
 	in := false
 	for _, line := range strings.Split(string(mod), "\n") {

@@ -64,7 +64,7 @@ type namedType struct {
 type field struct {
 	name, json string
 	expr       string
-	omitempty  bool
+	omit       string // the json tag's omit option: "", "omitempty" or "omitzero"
 	doc        []string
 }
 
@@ -431,14 +431,23 @@ func (g *generator) fillStruct(nt *namedType, s *openapi.Schema, input bool, dep
 			t.expr, t.cat = "*"+t.expr, catNilable // a cycle: a value would be infinitely large
 		}
 		f.expr = t.expr
-		if !p.Required {
-			f.omitempty = true
+		switch {
+		case !p.Required:
+			f.omit = "omitempty"
 			switch {
 			case t.cat == catValue || t.cat == catStruct:
 				f.expr = "*" + t.expr
 			case t.plain && nonEmptyDefault(p.Schema):
 				f.expr = "*string" // "" is a value of its own here
+			case t.cat == catNilable && nonEmptyCollectionDefault(p.Schema):
+				// An empty list is a value of its own here (none of the
+				// default styles): only nil is left out.
+				f.omit = "omitzero"
 			}
+		case p.Schema.Nullable && t.cat != catNilable:
+			// Required but nullable: always sent, and null must be
+			// sendable and readable, which a plain value cannot hold.
+			f.expr = "*" + t.expr
 		}
 		f.doc = fieldDoc(p, t, input)
 		if t.raw != "" {
@@ -452,6 +461,21 @@ func (g *generator) fillStruct(nt *namedType, s *openapi.Schema, input bool, dep
 	if ap := s.AdditionalProperties; ap != nil && len(s.Properties) > 0 {
 		nt.doc = append(nt.doc, "The schema allows properties besides these; they are not kept.")
 	}
+}
+
+// nonEmptyCollectionDefault reports a default that is a non-empty list
+// or object.
+func nonEmptyCollectionDefault(s *openapi.Schema) bool {
+	if !s.HasDefault {
+		return false
+	}
+	switch d := s.Default.(type) {
+	case []any:
+		return len(d) > 0
+	case map[string]any:
+		return len(d) > 0
+	}
+	return false
 }
 
 func nonEmptyDefault(s *openapi.Schema) bool {
@@ -558,6 +582,11 @@ func (g *generator) unionType(s *openapi.Schema, h hint, depth int) goType {
 	add := func(v *openapi.Schema, kind byte, fieldName string, t goType) {
 		if t.named != nil && t.named.kind == declEnum && open && kind == '"' {
 			t.named.open = true
+		}
+		for _, m := range members {
+			if m.typ.expr == t.expr {
+				return // the same Go type twice (Video or File, both files): one member holds both
+			}
 		}
 		f := fieldName
 		if v.Name != "" && t.named != nil {

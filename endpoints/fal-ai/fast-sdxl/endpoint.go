@@ -212,7 +212,7 @@ type Embedding struct {
 	// Required.
 	Path string `json:"path"`
 	// Default: ["\u003cs0\u003e","\u003cs1\u003e"].
-	Tokens []string `json:"tokens,omitempty"`
+	Tokens []string `json:"tokens,omitzero"`
 }
 
 // Format is the type of Input.Format.

@@ -33,9 +33,10 @@ const (
 	corpus      = "internal/openapi/testdata/"
 	faltestDocs = "endpoints/testdata/"
 
-	imglyNote   = "Generated from img.ly's copy of fal's document (github.com/imgly/plugins), which img.ly edited for its editor: inputs fal accepts may be missing and enums may be shorter. See internal/openapi/testdata/SOURCES.md."
-	faltestNote = "Generated from the OpenAPI document faltest serves for its demo app of this endpoint, a simplified copy of fal's: inputs fal accepts may be missing. See endpoints/testdata/SOURCES.md."
-	streamNote  = "Stream: fal's model metadata for this endpoint has a stream_url (as faltest's copy of it records)."
+	imglyNote    = "Generated from img.ly's copy of fal's document (github.com/imgly/plugins), which img.ly edited for its editor: inputs fal accepts may be missing and enums may be shorter. See internal/openapi/testdata/SOURCES.md."
+	tanstackNote = "Generated from fal's document as saved in a Platform API answer that github.com/TanStack/ai committed on 2026-01-28; see internal/openapi/testdata/SOURCES.md."
+	faltestNote  = "Generated from the OpenAPI document faltest serves for its demo app of this endpoint, a simplified copy of fal's: inputs fal accepts may be missing. See endpoints/testdata/SOURCES.md."
+	streamNote   = "Stream: fal's model metadata for this endpoint has a stream_url (as faltest's copy of it records)."
 )
 
 // Entries are the shipped packages, one per endpoint id. Where the corpus
@@ -66,6 +67,14 @@ var Entries = []Entry{
 	{Doc: corpus + "imgly_QwenImageEdit.json", Note: imglyNote},
 	{Doc: corpus + "imgly_SeedreamV4Edit.json", Note: imglyNote},
 	{Doc: corpus + "imgly_Veo31FastImageToVideo.json", Note: imglyNote},
+	{Doc: corpus + "tanstack_bria_bria_video_eraser_erase_mask.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_fal-ai_elevenlabs_speech-to-text.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_fal-ai_flux-general.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_fal-ai_flux-lora-fast-training.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_fal-ai_fooocus_inpaint.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_fal-ai_topaz_upscale_video.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_fal-ai_whisper.json", Note: tanstackNote},
+	{Doc: corpus + "tanstack_openrouter_router.json", Note: tanstackNote},
 	{Doc: faltestDocs + "faltest_fal-ai_fast-sdxl.json", Note: faltestNote},
 	{Doc: faltestDocs + "faltest_fal-ai_fast-lcm-diffusion.json", Note: faltestNote},
 	{Doc: faltestDocs + "faltest_fal-ai_any-llm.json", Stream: true, Note: faltestNote + " " + streamNote},
