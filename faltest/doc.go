@@ -32,8 +32,8 @@
 // One listener; each fal host is a path prefix of Server.URL:
 //
 //	POST /run/{app...}                      sync run: the app's JSON output
-//	POST /run/{app...}/stream               output stream (SSE)
-//	GET  /run/{app...}/realtime             realtime websocket (msgpack)
+//	POST /run/{app...}/stream               output stream (SSE, or raw bytes)
+//	GET  /run/{app...}/realtime             realtime websocket (msgpack or JSON)
 //	POST /queue/{app...}[?fal_webhook=URL]  queue submit
 //	GET  /queue/{owner}/{alias}/requests/{id}/status[?logs=1]
 //	GET  /queue/{owner}/{alias}/requests/{id}/status/stream[?logs=1]
@@ -126,6 +126,16 @@
 // an "event: error" event whose data is {"detail", "error_type",
 // "status_code"}. When the caller disconnects, the handler's context is
 // cancelled.
+//
+// A handler that calls Request.EmitBytes instead answers a raw byte stream
+// (a Content-Type of its choosing, the chunks flushed as they come, no SSE
+// framing), as fal apps that return a StreamingResponse of audio or text
+// do.
+//
+// A realtime websocket takes each input as msgpack in a binary frame, or as
+// JSON in a text frame or in a binary frame that is not msgpack (what the
+// Python client sends with a custom encode_message), and answers in the
+// form the input came in.
 //
 // # Webhooks
 //

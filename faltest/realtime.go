@@ -19,11 +19,15 @@ import (
 // input, in order, and its output comes back as one msgpack binary frame
 // followed (unless turned off) by a JSON text frame
 // {"type":"x-fal-message","action":"timings","timing":<seconds>}, which
-// clients skip. A text frame holding JSON is an input too, answered with a
-// JSON text frame (the JS client sends those when given a custom encoder).
+// clients skip. Inputs in a custom codec's JSON are taken too and answered
+// the same way (see frameCodec): a text frame holding JSON is answered with
+// JSON text frames (the JS client sends those when its encodeMessage returns
+// a string), a binary frame holding JSON that is not msgpack with JSON binary
+// frames (the Python client with encode_message=json.dumps(...).encode()).
 // Events a handler passes to Request.Emit go out as frames of their own,
-// before its output (fal's server-streaming realtime); a null output after
-// events is not sent.
+// before its output (fal's server-streaming realtime), and chunks passed to
+// Request.EmitBytes as binary frames holding exactly those bytes; a null
+// output after events is not sent.
 //
 // Inputs reach the app as JSON: msgpack maps keep their key order, bin
 // values become base64 strings (what encoding/json makes of []byte) and
@@ -321,8 +325,8 @@ func (c *rtConn) write(typ websocket.MessageType, b []byte) error {
 // rtInput is one frame read from the client.
 type rtInput struct {
 	input json.RawMessage
-	text  bool   // a text frame: answer in JSON text
-	bad   string // why the frame cannot be used; answered with BAD_REQUEST
+	codec frameCodec // how the input came: the answers go back the same way
+	bad   string     // why the frame cannot be used; answered with BAD_REQUEST
 }
 
 // inbox holds inputs read ahead of the app. With a limit (max_buffering)
@@ -492,22 +496,7 @@ func (ss *rtSession) readLoop(in *inbox, stop <-chan struct{}) {
 			return
 		}
 		var item rtInput
-		switch typ {
-		case websocket.MessageBinary:
-			j, err := msgpackToJSON(data)
-			if err != nil {
-				item.bad = "the frame is not valid msgpack: " + err.Error()
-			} else {
-				item.input = j
-			}
-		default:
-			item.text = true
-			if json.Valid(data) {
-				item.input = data
-			} else {
-				item.bad = "the text frame is not JSON: send inputs as msgpack in binary frames, or as JSON in text frames"
-			}
-		}
+		item.input, item.codec, item.bad = decodeFrame(typ, data)
 		if !in.push(item, stop) {
 			return
 		}
@@ -528,14 +517,18 @@ func (ss *rtSession) handle(in rtInput) outcome {
 		emitted bool
 	)
 	emit := func(event any) error {
+		emitMu.Lock()
+		defer emitMu.Unlock()
+		if chunk, ok := event.(rawChunk); ok {
+			emitted = true
+			return ss.c.write(websocket.MessageBinary, chunk.data)
+		}
 		b, err := json.Marshal(event)
 		if err != nil {
 			return fmt.Errorf("faltest: encoding a realtime event as JSON: %w", err)
 		}
-		emitMu.Lock()
-		defer emitMu.Unlock()
 		emitted = true
-		return ss.sendOutput(b, in.text)
+		return ss.sendOutput(b, in.codec)
 	}
 	start := time.Now()
 	out, err := ss.srv.invoke(c.workCtx, ss.app, ss.path, in.input, ss.header, ss.key, emit)
@@ -559,7 +552,7 @@ func (ss *rtSession) handle(in rtInput) outcome {
 		return keepGoing
 	}
 	if !(hadEvents && string(out) == "null") {
-		if err := ss.sendOutput(out, in.text); err != nil {
+		if err := ss.sendOutput(out, in.codec); err != nil {
 			if errors.Is(err, errUnencodable) {
 				if ss.sendError("INTERNAL_ERROR", err.Error(), nil, "") == nil {
 					ss.end(websocket.StatusNormalClosure, "internal error")
@@ -580,17 +573,14 @@ func (ss *rtSession) handle(in rtInput) outcome {
 // errUnencodable marks output that cannot be turned into msgpack.
 var errUnencodable = errors.New("faltest: the app's realtime output cannot be encoded as msgpack")
 
-// sendOutput sends one output: JSON text for text-frame inputs, msgpack
-// binary otherwise.
-func (ss *rtSession) sendOutput(out json.RawMessage, asText bool) error {
-	if asText {
-		return ss.c.write(websocket.MessageText, out)
-	}
-	b, err := jsonToMsgpack(out)
+// sendOutput sends one output in the form its input came in (see
+// frameCodec): msgpack or JSON, in a binary or a text frame.
+func (ss *rtSession) sendOutput(out json.RawMessage, codec frameCodec) error {
+	typ, b, err := codec.encode(out)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUnencodable, err)
+		return err
 	}
-	return ss.c.write(websocket.MessageBinary, b)
+	return ss.c.write(typ, b)
 }
 
 // sendError sends an x-fal-error text frame.

@@ -48,9 +48,18 @@ func rtApps() []faltest.Option {
 		}
 		return nil, nil
 	}
+	rawFrames := func(ctx context.Context, req *faltest.Request) (any, error) {
+		for _, chunk := range [][]byte{{0xff, 0x00}, []byte("pcm")} {
+			if err := req.EmitBytes("audio/pcm", chunk); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
 	return []faltest.Option{
 		faltest.WithoutDemoApps(),
 		faltest.WithApp("test/echo", echo),
+		faltest.WithApp("test/raw", rawFrames),
 		faltest.WithApp("test/strict", strict),
 		faltest.WithApp("test/crash", crash),
 		faltest.WithApp("test/streamer", streamer),
@@ -464,6 +473,78 @@ func TestRealtimeTextFramesAndEvents(t *testing.T) {
 	}
 	if m := rtNext(t, s); m["action"] != "timings" {
 		t.Fatalf("after the events (and no null output) want timings, got %v", m)
+	}
+}
+
+// TestRealtimeJSONBinaryFrames: a client with a custom JSON codec that sends
+// bytes (Python's encode_message=lambda m: json.dumps(m).encode(), with
+// decode_message=json.loads) sends JSON in binary frames; it gets its outputs
+// and events as JSON in binary frames, while msgpack and JSON text inputs on
+// the same connection keep their own forms.
+func TestRealtimeJSONBinaryFrames(t *testing.T) {
+	e := newRtEnv(t)
+	c := e.connect("test/echo", "")
+	jsonOut := func(want string) {
+		t.Helper()
+		typ, b := rtFrame(t, c)
+		var out map[string]any
+		if typ != websocket.MessageBinary || json.Unmarshal(b, &out) != nil || !strings.Contains(string(b), want) {
+			t.Fatalf("got %v %q, want a binary frame of JSON holding %s", typ, b, want)
+		}
+		if m := rtNext(t, c); m["action"] != "timings" {
+			t.Fatalf("after the JSON output want timings, got %v", m)
+		}
+	}
+	rtSendRaw(t, c, websocket.MessageBinary, []byte(`{"prompt":"a cat","n":1}`))
+	jsonOut(`"echo":{"prompt":"a cat","n":1}`)
+	rtSendRaw(t, c, websocket.MessageBinary, []byte(" [1, 2]\n"))
+	jsonOut(`"echo":[1,2]`)
+
+	// The same connection still speaks msgpack and JSON text, input by input.
+	rtSend(t, c, map[string]string{"as": "msgpack"})
+	if out := rtOutput(t, c); fmt.Sprint(out["echo"]) != "map[as:msgpack]" {
+		t.Fatalf("msgpack output %v", out)
+	}
+	rtSendRaw(t, c, websocket.MessageText, []byte(`{"as":"text"}`))
+	if typ, b := rtFrame(t, c); typ != websocket.MessageText || !strings.Contains(string(b), `"echo":{"as":"text"}`) {
+		t.Fatalf("text input answered with %v %s", typ, b)
+	}
+	rtNext(t, c) // timings
+
+	// Events of a JSON-binary input are JSON binary frames too.
+	s := e.connect("test/streamer", "")
+	rtSendRaw(t, s, websocket.MessageBinary, []byte(`{}`))
+	for i := 0; i < 3; i++ {
+		typ, b := rtFrame(t, s)
+		if typ != websocket.MessageBinary || string(b) != fmt.Sprintf(`{"i":%d}`, i) {
+			t.Fatalf("event %d: %v %q, want JSON in a binary frame", i, typ, b)
+		}
+	}
+	if m := rtNext(t, s); m["action"] != "timings" {
+		t.Fatalf("after the events want timings, got %v", m)
+	}
+
+	// Bytes that are neither msgpack nor JSON are still refused.
+	rtSendRaw(t, c, websocket.MessageBinary, []byte(`{"unterminated":`))
+	if m := rtNext(t, c); m["error"] != "BAD_REQUEST" || !strings.Contains(fmt.Sprint(m["reason"]), "msgpack (nor JSON)") {
+		t.Fatalf("broken JSON bytes: got %v", m)
+	}
+}
+
+// TestRealtimeEmitBytes: chunks an app passes to EmitBytes go out as binary
+// frames holding exactly those bytes (a fal app whose encode_message returns
+// raw bytes).
+func TestRealtimeEmitBytes(t *testing.T) {
+	e := newRtEnv(t)
+	c := e.connect("test/raw", "")
+	rtSend(t, c, map[string]any{})
+	for _, want := range []string{"\xff\x00", "pcm"} {
+		if typ, b := rtFrame(t, c); typ != websocket.MessageBinary || string(b) != want {
+			t.Fatalf("got %v %q, want the bytes %q", typ, b, want)
+		}
+	}
+	if m := rtNext(t, c); m["action"] != "timings" {
+		t.Fatalf("after the chunks want timings, got %v", m)
 	}
 }
 

@@ -1,6 +1,7 @@
 package faltest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -79,7 +80,8 @@ type streamError struct {
 // emits becomes a "data: <JSON>" SSE event. If the handler emits nothing,
 // its output is sent as the only event. An error before the first event
 // is a normal HTTP error answer; after it, an "event: error" event carries
-// {"detail", "error_type", "status_code"} and ends the stream.
+// {"detail", "error_type", "status_code"} and ends the stream. A handler that
+// calls Request.EmitBytes answers a raw byte stream instead (see there).
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	id := appPath(r, "/run/")
 	d, ok := s.directCall(w, r, id[:len(id)-len("/stream")], "stream", true)
@@ -88,43 +90,16 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 	a, req := d.a, d.req
 
-	sse := newSSE(w)
 	// The units billed are known only at the end: they go in a trailer
 	// when the stream has started, in a header otherwise.
-	sse.trailer = headerBillableUnits
-	var (
-		mu     sync.Mutex
-		sent   int
-		closed bool
-	)
-	emit := func(event any) error {
-		data, err := encodeOutput(event)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if closed {
-			return errStreamClosed
-		}
-		if err := r.Context().Err(); err != nil {
-			return err
-		}
-		if err := sse.event("", data); err != nil {
-			return err
-		}
-		sent++
-		return nil
-	}
-	req.emit = emit
+	st := &outStream{ctx: r.Context(), sse: newSSE(w), raw: &rawWriter{w: w, rc: http.NewResponseController(w)}}
+	st.sse.trailer, st.raw.trailer = headerBillableUnits, headerBillableUnits
+	req.emit = st.emit
 	out, err := s.execute(r.Context(), a, req, execOptions{deadline: d.deadline, rec: d.rec})
 
-	mu.Lock()
-	defer mu.Unlock()
-	closed = true
-	if !sse.started {
-		sse.trailer = "" // the units go in a header
-	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.closed = true
 	var units float64
 	if err != nil {
 		rep := replyFor(err)
@@ -135,21 +110,81 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	if r.Context().Err() != nil {
 		return // the caller is gone
 	}
-	w.Header().Set(headerBillableUnits, formatUnits(units))
 	switch {
-	case err != nil && sent == 0:
+	case st.raw.started && err != nil:
+		// The 200 and part of the body are out: cut the connection, so the
+		// caller sees a broken stream rather than a complete one.
+		panic(http.ErrAbortHandler)
+	case st.raw.started:
+		w.Header().Set(headerBillableUnits, formatUnits(units)) // the trailer
+	case err != nil && st.sent == 0:
+		w.Header().Set(headerBillableUnits, formatUnits(units))
 		replyFor(err).write(w)
 	case err != nil:
-		rep := replyFor(err)
-		var body struct {
-			Detail json.RawMessage `json:"detail"`
+		w.Header().Set(headerBillableUnits, formatUnits(units))
+		st.sse.errorEvent(replyFor(err))
+	default:
+		if !st.sse.started {
+			st.sse.trailer = "" // the units go in a header
 		}
-		_ = json.Unmarshal(rep.body, &body)
-		data, _ := json.Marshal(streamError{Detail: body.Detail, ErrorType: rep.errorType, StatusCode: rep.status})
-		_ = sse.event("error", data)
-	case sent == 0:
-		_ = sse.event("", out)
+		w.Header().Set(headerBillableUnits, formatUnits(units))
+		if st.sent == 0 {
+			_ = st.sse.event("", out)
+		}
 	}
+}
+
+// outStream is the answer of an output stream while its handler runs: SSE
+// events (Emit) or raw bytes (EmitBytes), whichever comes first.
+type outStream struct {
+	ctx    context.Context // the caller's
+	sse    *sseWriter
+	raw    *rawWriter
+	mu     sync.Mutex
+	sent   int  // events sent
+	closed bool // the handler has returned
+}
+
+// emit is the Request's emit function.
+func (st *outStream) emit(event any) error {
+	chunk, isRaw := event.(rawChunk)
+	var data []byte
+	if !isRaw {
+		var err error
+		if data, err = encodeOutput(event); err != nil {
+			return err
+		}
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch {
+	case st.closed:
+		return errStreamClosed
+	case isRaw && st.sent > 0, !isRaw && st.raw.started:
+		return errMixedStream
+	}
+	if err := st.ctx.Err(); err != nil {
+		return err
+	}
+	if isRaw {
+		return st.raw.write(chunk.contentType, chunk.data)
+	}
+	if err := st.sse.event("", data); err != nil {
+		return err
+	}
+	st.sent++
+	return nil
+}
+
+// errorEvent ends a stream that had sent events with an "event: error"
+// carrying the failure's detail, error type and status.
+func (s *sseWriter) errorEvent(rep errorReply) {
+	var body struct {
+		Detail json.RawMessage `json:"detail"`
+	}
+	_ = json.Unmarshal(rep.body, &body)
+	data, _ := json.Marshal(streamError{Detail: body.Detail, ErrorType: rep.errorType, StatusCode: rep.status})
+	_ = s.event("error", data)
 }
 
 // handleStatusStream serves GET .../requests/{id}/status/stream: one
