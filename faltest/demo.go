@@ -31,24 +31,48 @@ const (
 	DemoEcho = "falgo/echo"
 )
 
-// registerDemoApps registers the demo apps.
+// DemoApp describes one of the demo apps.
+type DemoApp struct {
+	ID          string // the app id, e.g. DemoFluxSchnell
+	Description string // what it does, in a few words
+}
+
+// DemoApps lists the demo apps every Server has unless WithoutDemoApps is
+// given, in a fixed order.
+func DemoApps() []DemoApp {
+	return []DemoApp{
+		{DemoFluxSchnell, "text to image, 4 steps (FLUX.1 [schnell]'s input and output)"},
+		{DemoFluxDev, "text to image, 28 steps (FLUX.1 [dev]'s input and output)"},
+		{DemoFastSDXL, "text to image, 25 steps (fast-sdxl's input and output)"},
+		{DemoRealtimeLCM, "small fast text to image, for the realtime websocket"},
+		{DemoAnyLLM, "text reply, streamed as it grows (any-llm's input and output)"},
+		{DemoEcho, "returns its input; _sleep_ms, _logs, _events and _error control it"},
+	}
+}
+
+// registerDemoApps registers the demo apps. It cannot fail: their ids and
+// options are faltest's own, and WithDemoAppOptions checked the user's.
 func (s *Server) registerDemoApps() {
 	d := s.cfg.demoDelay
-	must := func(err error) {
-		if err != nil {
-			panic("faltest: registering a demo app: " + err.Error())
+	flux := t2iConfig{size: "landscape_4_3", steps: 4, maxSteps: 12, maxImages: 4, minCFG: 1, maxCFG: 20, perMegapixel: true}
+	dev := flux
+	dev.steps, dev.maxSteps = 28, 50
+	sdxl := t2iConfig{size: "square_hd", steps: 25, maxSteps: 50, maxImages: 8, minCFG: 0, maxCFG: 20}
+	lcm := t2iConfig{size: "square", steps: 6, maxSteps: 32, maxImages: 8, minCFG: 0, maxCFG: 20}
+	handlers := map[string]HandlerFunc{
+		DemoFluxSchnell: textToImage(DemoFluxSchnell, flux, d),
+		DemoFluxDev:     textToImage(DemoFluxDev, dev, d),
+		DemoFastSDXL:    textToImage(DemoFastSDXL, sdxl, d),
+		DemoRealtimeLCM: textToImage(DemoRealtimeLCM, lcm, d/4),
+		DemoAnyLLM:      anyLLM(d),
+		DemoEcho:        echo,
+	}
+	for _, a := range DemoApps() {
+		opts := append(demoOptions(a.ID), s.cfg.demoAppOpts...)
+		if err := s.Register(a.ID, handlers[a.ID], opts...); err != nil {
+			panic("faltest: registering demo app " + a.ID + ": " + err.Error())
 		}
 	}
-	flux := t2iConfig{size: "landscape_4_3", steps: 4, maxSteps: 12, maxImages: 4, minCFG: 1, maxCFG: 20, perMegapixel: true}
-	must(s.Register(DemoFluxSchnell, textToImage(DemoFluxSchnell, flux, d), demoOptions(DemoFluxSchnell)...))
-	flux.steps, flux.maxSteps = 28, 50
-	must(s.Register(DemoFluxDev, textToImage(DemoFluxDev, flux, d), demoOptions(DemoFluxDev)...))
-	sdxl := t2iConfig{size: "square_hd", steps: 25, maxSteps: 50, maxImages: 8, minCFG: 0, maxCFG: 20}
-	must(s.Register(DemoFastSDXL, textToImage(DemoFastSDXL, sdxl, d), demoOptions(DemoFastSDXL)...))
-	lcm := t2iConfig{size: "square", steps: 6, maxSteps: 32, maxImages: 8, minCFG: 0, maxCFG: 20}
-	must(s.Register(DemoRealtimeLCM, textToImage(DemoRealtimeLCM, lcm, d/4), demoOptions(DemoRealtimeLCM)...))
-	must(s.Register(DemoAnyLLM, anyLLM(d), demoOptions(DemoAnyLLM)...))
-	must(s.Register(DemoEcho, echo, demoOptions(DemoEcho)...))
 }
 
 // t2iConfig are the limits and defaults of one text-to-image demo, as the
@@ -190,12 +214,8 @@ func textToImage(id string, cfg t2iConfig, delay time.Duration) HandlerFunc {
 		if g := in.GuidanceScale; g != nil && (*g < cfg.minCFG || *g > cfg.maxCFG) {
 			return nil, ValidationError("guidance_scale", fmt.Sprintf("guidance_scale must be between %g and %g", cfg.minCFG, cfg.maxCFG))
 		}
-		seed := rand.Int64N(1 << 31)
-		if in.Seed != nil {
-			seed = *in.Seed
-		}
-
 		req.Log("INFO", fmt.Sprintf("Loading %s", id))
+		seed := pickSeed(req, in.Seed)
 		for i := 1; i <= steps; i++ {
 			if err := sleepCtx(ctx, delay/time.Duration(steps)); err != nil {
 				return nil, err
@@ -223,6 +243,17 @@ func textToImage(id string, cfg t2iConfig, delay time.Duration) HandlerFunc {
 		req.SetBillableUnits(units)
 		return out, nil
 	}
+}
+
+// pickSeed is the seed given, else a random one, which is logged so that
+// the picture can be had again.
+func pickSeed(req *Request, given *int64) int64 {
+	if given != nil {
+		return *given
+	}
+	seed := rand.Int64N(1 << 31)
+	req.Log("INFO", fmt.Sprintf("Seed %d (none given; pass seed=%d for the same picture again)", seed, seed))
+	return seed
 }
 
 // megapixel is the pixels of one billed megapixel.

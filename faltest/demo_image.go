@@ -4,17 +4,87 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
+	"strings"
 	"sync"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
+
+// The label's palette entries: white text on a near-black box.
+const (
+	labelInk   = 254
+	labelPaper = 255
+)
+
+// drawLabel writes lines in the bottom-left corner of img, in
+// basicfont's 7×13 letters scaled to stay readable on a large picture
+// (×2 from 512 pixels wide, ×3 from 1536), on a dark box. Characters
+// outside printable ASCII are drawn as '?'; a line too long for the
+// picture ends with "...". A picture too small for one letter gets none.
+func drawLabel(img *image.Paletted, lines []string) {
+	face := basicfont.Face7x13
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	k := 1 + w/512
+	k = min(k, 3)
+	const pad = 4 // pixels of box around the text, before scaling
+	cols := (w/k - 2*pad) / face.Advance
+	rows := len(lines)
+	boxW, boxH := 0, rows*face.Height+2*pad
+	if cols < 4 || boxH*k > h {
+		return
+	}
+	for i, l := range lines {
+		lines[i] = labelText(l, cols)
+		boxW = max(boxW, len(lines[i])*face.Advance+2*pad)
+	}
+	mask := image.NewAlpha(image.Rect(0, 0, boxW, boxH))
+	d := font.Drawer{Dst: mask, Src: image.Opaque, Face: face}
+	for i, l := range lines {
+		d.Dot = fixed.P(pad, pad+i*face.Height+face.Ascent)
+		d.DrawString(l)
+	}
+	x0, y0 := 0, h-boxH*k
+	for y := 0; y < boxH*k; y++ {
+		row := img.Pix[(y0+y)*img.Stride+x0:]
+		for x := 0; x < boxW*k; x++ {
+			c := uint8(labelPaper)
+			if mask.Pix[(y/k)*mask.Stride+x/k] >= 0x80 {
+				c = labelInk
+			}
+			row[x] = c
+		}
+	}
+}
+
+// labelText fits s into n characters of printable ASCII.
+func labelText(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	t := b.String()
+	if len(t) > n {
+		t = t[:n-3] + "..."
+	}
+	return t
+}
 
 // drawPNG draws a deterministic picture for prompt and seed and encodes it
 // as PNG: a diagonal gradient between two colours with circles and bars on
-// top, all derived from a hash of (prompt, seed). The same inputs give the
-// same bytes; different prompts give different pictures.
+// top, all derived from a hash of (prompt, seed), and in the bottom-left
+// corner a label with the prompt and "falgo local demo", so that nobody
+// takes it for a model's output. The same inputs give the same bytes;
+// different prompts give different pictures.
 //
 // The picture is paletted (one byte per pixel) so that even 1024×1024
 // draws and encodes in a few milliseconds.
@@ -41,10 +111,12 @@ func drawPNG(prompt string, seed int64, w, h int) []byte {
 		t := float64(i) / (ramp - 1)
 		pal[i] = color.RGBA{lerp(c0.R, c1.R, t), lerp(c0.G, c1.G, t), lerp(c0.B, c1.B, t), 255}
 	}
-	for i := ramp; i < 256; i++ {
+	for i := ramp; i < labelInk; i++ {
 		v := next()
 		pal[i] = color.RGBA{uint8(v), uint8(v >> 8), uint8(v >> 16), 255}
 	}
+	pal[labelInk] = color.RGBA{255, 255, 255, 255}
+	pal[labelPaper] = color.RGBA{16, 16, 16, 255}
 
 	img := image.NewPaletted(image.Rect(0, 0, w, h), pal)
 	// Gradient: the index depends on x+y; each row is a shifted window of
@@ -61,7 +133,7 @@ func drawPNG(prompt string, seed int64, w, h int) []byte {
 	// Shapes: a few filled circles and horizontal bars.
 	shapes := 3 + int(next()%5)
 	for k := 0; k < shapes; k++ {
-		col := uint8(ramp + next()%(256-ramp))
+		col := uint8(ramp + next()%(labelInk-ramp))
 		cx, cy := int(next()%uint64(w)), int(next()%uint64(h))
 		if k%3 == 2 {
 			bh := 1 + int(next()%uint64(max(h/10, 1)))
@@ -72,6 +144,8 @@ func drawPNG(prompt string, seed int64, w, h int) []byte {
 		r := 1 + int(next()%uint64(max(min(w, h)/5, 1)))
 		fillCircle(img, cx, cy, r, col)
 	}
+
+	drawLabel(img, []string{prompt, fmt.Sprintf("falgo local demo - seed %d", seed)})
 
 	var buf bytes.Buffer
 	buf.Grow(w*h/8 + 1024)

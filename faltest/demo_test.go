@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/falgo/fal/faltest"
 )
@@ -181,9 +183,70 @@ func TestTextToImageLogsInQueue(t *testing.T) {
 	for _, l := range st["logs"].([]any) {
 		msgs = append(msgs, l.(map[string]any)["message"].(string))
 	}
+	// No seed given: the one picked is logged, so the picture can be had again.
+	if len(msgs) > 1 && strings.HasPrefix(msgs[1], "Seed ") && strings.Contains(msgs[1], "none given") {
+		msgs = append(msgs[:1], msgs[2:]...)
+	} else {
+		t.Errorf("logs %q; want the picked seed second", msgs)
+	}
 	want := "Loading fal-ai/flux/schnell|Step 1/3|Step 2/3|Step 3/3|Generated 1 image(s)"
 	if strings.Join(msgs, "|") != want {
 		t.Fatalf("logs %q, want %q", msgs, want)
+	}
+}
+
+func TestDemoImageIsLabelledAsADemo(t *testing.T) {
+	srv := newServer(t, faltest.WithDemoDelay(0))
+	out := runT2I(t, srv, "fal-ai/flux/schnell", `{"prompt":"a red fox","seed":7}`)
+	img, err := png.Decode(bytes.NewReader(fetch(t, srv, out.Images[0].URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	// The label's box fills the bottom-left corner, with white letters on
+	// it: the prompt and "falgo local demo".
+	dark, white := 0, 0
+	for y := b.Max.Y - 60; y < b.Max.Y; y++ {
+		for x := 0; x < 400; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			switch {
+			case r>>8 == 16 && g>>8 == 16 && bl>>8 == 16:
+				dark++
+			case r>>8 == 255 && g>>8 == 255 && bl>>8 == 255:
+				white++
+			}
+		}
+	}
+	if dark < 400*60/2 || white < 500 {
+		t.Errorf("bottom-left corner: %d dark and %d white pixels; want the demo label there", dark, white)
+	}
+	// The same prompt and seed give the same picture; the seed picked for
+	// an unseeded run gives that run's picture again.
+	unseeded := runT2I(t, srv, "fal-ai/flux/schnell", `{"prompt":"a red fox"}`)
+	again := runT2I(t, srv, "fal-ai/flux/schnell", fmt.Sprintf(`{"prompt":"a red fox","seed":%d}`, unseeded.Seed))
+	if !bytes.Equal(fetch(t, srv, unseeded.Images[0].URL), fetch(t, srv, again.Images[0].URL)) {
+		t.Errorf("seed %d, returned by an unseeded run, does not give its picture again", unseeded.Seed)
+	}
+}
+
+func TestDemoAppsAreServed(t *testing.T) {
+	srv := newServer(t, faltest.WithDemoDelay(0))
+	for _, a := range faltest.DemoApps() {
+		if r := call(t, srv, "POST", "/run/"+a.ID, `{"prompt":"p","image_size":"square"}`); r.code != 200 || a.Description == "" {
+			t.Errorf("%s (%q): %d %s", a.ID, a.Description, r.code, r.body)
+		}
+	}
+}
+
+func TestWithDemoAppOptions(t *testing.T) {
+	if _, err := faltest.Start(faltest.WithDemoAppOptions(faltest.Concurrency(-1))); err == nil || !strings.Contains(err.Error(), "WithDemoAppOptions") {
+		t.Errorf("an invalid demo app option: %v; want Start to fail naming it", err)
+	}
+	srv := newServer(t, faltest.WithDemoAppOptions(faltest.StartupDelay(time.Hour)))
+	sub := submit(t, srv, faltest.DemoEcho, `{"a":1}`)
+	st := waitStatus(t, srv, sub, "", "a status", func(map[string]any) bool { return true })
+	if st["status"] != "IN_QUEUE" {
+		t.Errorf("status %v during an hour-long cold start; want IN_QUEUE", st)
 	}
 }
 

@@ -1,6 +1,7 @@
 package faltest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -16,6 +17,7 @@ type settings struct {
 	key          string
 	demoApps     bool
 	demoDelay    time.Duration
+	demoAppOpts  []AppOption
 	apps         []appSpec
 	faultSeed    int64
 	faultRules   []FaultRule
@@ -154,6 +156,24 @@ func WithDemoDelay(d time.Duration) Option {
 			return
 		}
 		c.demoDelay = d
+	}
+}
+
+// WithDemoAppOptions applies opts to every demo app, after the options of
+// its own (metadata, price, schema): Concurrency, StartupDelay and
+// ProcessingDelay make the demos behave like a busy fal app, with real
+// queue positions and cold starts. An invalid option makes Start fail.
+func WithDemoAppOptions(opts ...AppOption) Option {
+	return func(c *settings) {
+		var probe appConfig
+		for _, o := range opts {
+			o(&probe)
+		}
+		if len(probe.errs) > 0 {
+			c.errs = append(c.errs, fmt.Errorf("WithDemoAppOptions: %w", errors.Join(probe.errs...)))
+			return
+		}
+		c.demoAppOpts = append(c.demoAppOpts, opts...)
 	}
 }
 

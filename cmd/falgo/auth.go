@@ -67,7 +67,7 @@ func (c *cli) auth(ctx context.Context, check bool) error {
 	}
 	// The report quotes the environment and local files (a key file's
 	// problem, a token's issuer): escaped, it keeps only its lines.
-	if _, err := io.WriteString(c.con.stdout, escapeControls(b.String(), block)); err != nil {
+	if _, err := io.WriteString(c.con.stdout, escapeControls(userWords(b.String()), block)); err != nil {
 		return fmt.Errorf("writing to stdout: %w", err)
 	}
 	if !check {

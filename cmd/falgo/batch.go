@@ -31,6 +31,7 @@ type batchOptions struct {
 	noValidate        bool
 	estimate          bool
 	reconcileWait     time.Duration
+	save              string // --save: the directory the outputs' files go to
 }
 
 // Batch limits.
@@ -94,6 +95,18 @@ result nor a request id becomes uncertain.
 Progress goes to stderr: a bar with done / failed / in flight on a terminal;
 otherwise a line per failed input. At the end, what the run billed.
 
+--save DIR downloads the files of each output as its result arrives, named
+by the input's line and the file's index in the output: line3-0.png,
+line3-1.png, ... (a name taken gets -2, -3, ...). DIR is checked before
+anything is submitted.
+
+With --local, the demo server lives inside this falgo process: requests an
+earlier run left in flight died with that process, so a rerun submits those
+inputs again (and says so) instead of reattaching to them.
+
+A batch that stops before anything was submitted (no credentials, a bad
+key) leaves no results file and no journal behind.
+
 Every input line is checked against the app's schema before anything is
 submitted: one bad line refuses the whole batch (exit 2), naming the lines
 (see the input check below; --no-validate skips it).
@@ -138,6 +151,7 @@ Exit codes:
 	f.BoolVar(&o.salvageJournal, "salvage-journal", false, "go on with a damaged journal: inputs with neither a result nor a request id become uncertain")
 	f.BoolVar(&o.noValidate, "no-validate", false, "do not check the inputs against the app's schema before submitting")
 	f.BoolVar(&o.estimate, "estimate", false, "print what the batch would cost, and exit without submitting anything")
+	f.StringVar(&o.save, "save", "", "download each output's files into `DIR` as results arrive (line<N>-<i>.<ext>)")
 	f.DurationVar(&o.reconcileWait, "reconcile-wait", defaultReconcileWait, "how old an uncertain input's submit must be before its absence from fal's request history means it never reached fal")
 	return cmd
 }
@@ -202,6 +216,12 @@ type batchRun struct {
 	knownIDs  map[string]bool
 	// billed sums the billable units of the results of this run.
 	billed *big.Rat
+	// fresh: this run created the results file and the journal;
+	// accepted counts the requests fal confirmed in this run. A fresh run
+	// that got none removes both files on the way out.
+	fresh    bool
+	accepted int
+	saveErrs int // outputs whose files could not all be saved (--save)
 }
 
 // batch is `falgo batch`.
@@ -225,6 +245,9 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 	}
 	if sameFile(out, inputsPath) {
 		return usageErrorf("-o %s is the inputs file; pick another results file", out)
+	}
+	if err := checkSaveDir(o.save); err != nil {
+		return err
 	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
@@ -261,6 +284,10 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 	}
 
 	b := &batchRun{c: c, app: app, out: out, opts: o, inputs: inputs, jpath: out + ".journal", upath: out + ".uncertain", total: len(inputs), billed: new(big.Rat)}
+	if err := b.checkFresh(); err != nil {
+		return err
+	}
+	defer b.removeIfUnused()
 	results, lines, err := openResults(out)
 	if err != nil {
 		return err
@@ -495,6 +522,7 @@ func (b *batchRun) inputLines() map[int]bool {
 func (b *batchRun) plan() ([]batchTask, error) {
 	var reattach, submit []batchTask
 	retry := map[int]bool{}
+	gone := 0 // --local requests of an earlier process
 	for _, in := range b.inputs {
 		rec, has := b.recorded[in.line]
 		switch {
@@ -510,6 +538,11 @@ func (b *batchRun) plan() ([]batchTask, error) {
 			switch {
 			case st.uncertain():
 				b.reconcile = append(b.reconcile, reconcileLine{in: in, st: st, sum: cmp.Or(st.jsonSum, in.jsonSum)})
+			case st.requestID != "" && b.c.g.local:
+				// That request was on the demo server of an earlier falgo
+				// process, and died with it.
+				gone++
+				submit = append(submit, batchTask{in: in})
 			case st.requestID != "":
 				reattach = append(reattach, batchTask{in: in, requestID: st.requestID})
 			default:
@@ -535,6 +568,9 @@ func (b *batchRun) plan() ([]batchTask, error) {
 	}
 	b.c.con.errorf("falgo: batch of %d inputs for %s: %d done before, %d to reattach, %d to submit%s%s",
 		b.total, b.app, b.ok+b.failed, len(reattach), len(submit), retryNote(len(retry)), b.uncertainNote())
+	if gone > 0 {
+		b.c.con.errorf("falgo: %s of an earlier run ran on that run's --local server, which stopped with its falgo process: they are gone, so their inputs are submitted again", plural(gone, "request"))
+	}
 	// Reattached requests first: they have been running the longest.
 	return append(reattach, submit...), nil
 }
@@ -561,18 +597,7 @@ func (b *batchRun) uncertainNote() string {
 // reads feed to its end whatever happens.
 func (b *batchRun) execute(ctx context.Context, cl *fal.Client, tasks []batchTask, feed <-chan batchTask) {
 	if b.c.con.stderrTTY {
-		b.bar = progressbar.NewOptions(b.total,
-			progressbar.OptionSetWriter(b.c.con.stderr),
-			progressbar.OptionSetWidth(24),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetElapsedTime(true),
-			progressbar.OptionSetPredictTime(false),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionEnableColorCodes(false),
-			progressbar.OptionSetDescription(b.describe()),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.c.con.stderr) }),
-		)
-		_ = b.bar.Set(b.ok + b.failed)
+		b.bar = b.newBar()
 	}
 	sem := make(chan struct{}, b.opts.concurrency)
 	var wg sync.WaitGroup
@@ -643,6 +668,7 @@ func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 			return
 		}
 		id = h.RequestID
+		b.update(func() { b.accepted++ })
 		if err := b.journal.append(journalRecord{Line: t.in.line, Event: evAccepted, InputSum: t.in.sum, RequestID: id, At: now()}); err != nil {
 			// The request runs; its result can still be recorded below, but
 			// nothing more is submitted without a journal to resume from.
@@ -664,6 +690,7 @@ func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 	switch {
 	case err == nil:
 		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Output: res.Data})
+		b.save(ctx, cl, t.in.line, res.Data)
 	case ctx.Err() != nil:
 		// Ctrl-C or --timeout: the request keeps running on fal, and the
 		// journal holds its id for the next run.
@@ -765,9 +792,35 @@ func (b *batchRun) update(f func()) {
 	defer b.mu.Unlock()
 	f()
 	if b.bar != nil {
-		b.bar.Describe(b.describeLocked())
-		_ = b.bar.Set(b.ok + b.failed)
+		b.drawLocked()
 	}
+}
+
+// drawLocked shows the counters and the count on the bar. Describe draws
+// a frame with the old count, then Set one with both new: the bar is not
+// throttled, so that second frame is always drawn and stays on screen.
+func (b *batchRun) drawLocked() {
+	b.bar.Describe(b.describeLocked())
+	_ = b.bar.Set(b.ok + b.failed)
+}
+
+// newBar is the batch's progress bar on stderr, already at the inputs
+// done before. It is redrawn on every change, not throttled: a throttled
+// bar skips frames, and a skipped frame could leave the count of one
+// change beside the counters of another.
+func (b *batchRun) newBar() *progressbar.ProgressBar {
+	bar := progressbar.NewOptions(b.total,
+		progressbar.OptionSetWriter(b.c.con.stderr),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionEnableColorCodes(false),
+		progressbar.OptionSetDescription(b.describe()),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.c.con.stderr) }),
+	)
+	_ = bar.Set(b.ok + b.failed)
+	return bar
 }
 
 // describe is the bar's description.
@@ -820,7 +873,7 @@ func (b *batchRun) outcome(ctx context.Context) error {
 	running := plural(b.left, "request") + " keep running on fal"
 	if b.c.g.local {
 		running = plural(b.left, "request") + " were on the --local server, which stopped with falgo"
-		again = "a rerun records them as failed, and --retry-failed runs them again"
+		again = "a rerun with --local submits them again"
 	}
 	switch {
 	case b.fatal != nil:
@@ -840,8 +893,65 @@ func (b *batchRun) outcome(ctx context.Context) error {
 		return codedErrorf(exitError, "%s could not be completed (last error: %s); run the same command again to pick them up", plural(b.unfinished, "input"), oneLine(b.lastErr.Error()))
 	case b.failed > 0:
 		return codedErrorf(exitError, "%d of %d inputs failed; their errors are in %s; rerun with --retry-failed to submit them again", b.failed, b.total, b.out)
+	case b.saveErrs > 0:
+		return codedErrorf(exitError, "the files of %s could not be saved into %s (see the lines above); the results are in %s", plural(b.saveErrs, "output"), b.opts.save, b.out)
 	}
 	return nil
+}
+
+// exists reports whether path names something on disk.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// checkFresh notes whether this run starts the batch (no results file,
+// no journal) and, if so, that there are credentials to start it with:
+// without them it stops before any file is created.
+func (b *batchRun) checkFresh() error {
+	b.fresh = !exists(b.out) && !exists(b.jpath)
+	if !b.fresh || b.c.g.local || b.c.g.keySet {
+		return nil
+	}
+	_, err := fal.FetchCredentials()
+	return err
+}
+
+// removeIfUnused removes the results file and the journal this run
+// created when fal confirmed no request in it: a batch that stopped
+// before anything was submitted leaves nothing behind.
+func (b *batchRun) removeIfUnused() {
+	b.mu.Lock()
+	unused := b.fresh && b.accepted == 0 && b.ok+b.failed == 0 && len(b.uncertain) == 0 && b.left == 0
+	b.mu.Unlock()
+	if !unused {
+		return
+	}
+	// Deferred before the files were opened, this runs after they are
+	// closed.
+	for _, p := range []string{b.jpath, b.out} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			b.c.con.errorf("falgo: could not remove %s: %v", p, err)
+		}
+	}
+}
+
+// save downloads the files of line's output into --save's directory,
+// named line<N>-<i> by the file's index in the output; a failure is
+// reported and counted, the result stays recorded.
+func (b *batchRun) save(ctx context.Context, cl *fal.Client, line int, data []byte) {
+	if b.opts.save == "" {
+		return
+	}
+	if err := b.c.saveFiles(ctx, cl, b.opts.save, data, func(f fal.File, i, _ int) string {
+		if name := plainName(f.FileName); name != "" {
+			return fmt.Sprintf("line%d-%s", line, name)
+		}
+		return fmt.Sprintf("line%d-%d%s", line, i, extensionOf(f))
+	}); err != nil {
+		b.c.con.errorf("falgo: line %d: %s", line, oneLine(err.Error()))
+		b.update(func() { b.saveErrs++ })
+	}
 }
 
 // alsoNote mentions, after the uncertain inputs, the other inputs without

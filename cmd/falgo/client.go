@@ -74,12 +74,15 @@ func checkRequestID(id string) error {
 	return nil
 }
 
-// demoApps are the app ids shell completion offers: the apps of --local,
-// which are also real fal apps.
-var demoApps = []string{
-	faltest.DemoFluxSchnell, faltest.DemoFluxDev, faltest.DemoFastSDXL,
-	faltest.DemoRealtimeLCM, faltest.DemoAnyLLM, faltest.DemoEcho,
-}
+// demoApps are the app ids shell completion offers and --local's "did
+// you mean" picks from: the apps of --local, which are also real fal apps.
+var demoApps = func() []string {
+	var ids []string
+	for _, a := range faltest.DemoApps() {
+		ids = append(ids, a.ID)
+	}
+	return ids
+}()
 
 // handle checks an app id and a request id given on the command line and
 // returns a handle for them, with its client and the client's release

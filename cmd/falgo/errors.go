@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -36,8 +38,9 @@ const exitCodeHelp = `Exit codes:
   130  interrupted by Ctrl-C or SIGTERM (queued requests keep running)`
 
 // usageError marks an error in the command line itself (unknown command or
-// flag, bad flag value). run prints the command's usage after it and exits
-// with exitUsage; every other error is a run-time failure.
+// flag, bad flag value). execute prints it as one line, with a one-line
+// hint to the command's --help, and exits with exitUsage; every other
+// error is a run-time failure.
 type usageError struct{ err error }
 
 func (e *usageError) Error() string { return e.err.Error() }
@@ -153,12 +156,24 @@ func describeError(err error) (string, int) {
 		return msg, exitTimeout
 	}
 	msg := oneLine(err.Error())
+	if isFilesystem(err) {
+		// syscall.Errno satisfies net.Error too: a file's error must not
+		// send the user to check the network.
+		return msg + " (an error of this machine's file system, not of fal)", exitError
+	}
 	var ne net.Error
 	var oe *net.OpError
 	if !hasHTTP && (errors.As(err, &oe) || errors.As(err, &ne)) {
 		msg += " (check the network connection and any FAL_*_HOST settings; --local runs the demo apps offline)"
 	}
 	return msg, exitError
+}
+
+// isFilesystem reports an error of a file operation on this machine.
+func isFilesystem(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	return errors.As(err, &pe) || errors.As(err, &le)
 }
 
 // noCredentialsAdvice says how to give falgo credentials.
@@ -216,9 +231,33 @@ func fieldSummary(fields []fal.FieldError) (msg, first string) {
 	return oneLine("invalid input: " + strings.Join(parts, "; ")), first
 }
 
-// oneLine flattens a message onto one line and drops the library's "fal: "
-// prefix, which the "falgo <command>:" prefix makes redundant.
+// oneLine flattens a message onto one line, drops the library's "fal: "
+// prefix, which the "falgo <command>:" prefix makes redundant, and puts
+// the library's advice to Go programmers in a terminal user's words.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	return strings.TrimPrefix(s, "fal: ")
+	return userWords(strings.TrimPrefix(s, "fal: "))
 }
+
+// goWords maps the phrases of the library's and faltest's messages that
+// speak to a Go program (option and error names) to what a user of falgo
+// does instead. The library's messages stay as they are for Go callers.
+var goWords = strings.NewReplacer(
+	"set hosts with WithRunHost/WithQueueHost", "to use another server, set FAL_RUN_HOST and FAL_QUEUE_RUN_HOST",
+	"requests fail with ErrMissingCredentials", "commands that call fal fail with exit code 3",
+	"no faltest app is registered under it (register one with faltest.WithApp or Server.Register)", "the local server has no such app (`falgo local --list` lists the apps it serves)",
+	"(faltest's key is in Server.Key)", "(use the FAL_KEY that `falgo local` printed)",
+	"(faltest's admin key is Server.Key, the one falgo local exports as FAL_KEY)", "(use the FAL_KEY that `falgo local` printed)",
+	"(Server.Key, a WithAPIKey key or one made with POST /v1/keys and not revoked)", "(the FAL_KEY that `falgo local` printed, or a key made on that server and not revoked)",
+	"(Server.Key, the one falgo local exports)", "(the FAL_KEY that `falgo local` printed)",
+	" (raise it with fal.WithLimits)", "",
+	"WithRunHost", "FAL_RUN_HOST",
+	"WithQueueHost", "FAL_QUEUE_RUN_HOST",
+	"WithRestHost", "FAL_REST_HOST",
+	"WithCDNHost", "FAL_CDN_HOST",
+	"WithAPIHost", "FAL_API_HOST",
+	"WithKey: ", "the key: ",
+)
+
+// userWords rewrites s with goWords.
+func userWords(s string) string { return goWords.Replace(s) }

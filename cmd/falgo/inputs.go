@@ -34,7 +34,9 @@ const inputHelp = `Input:
   -i key=value    sets one input field. The value is parsed as JSON when it
                   is valid JSON (-i num_images=2, -i sync_mode=true,
                   -i 'image_size={"width":512,"height":512}'), else taken as
-                  a string (-i prompt="a lighthouse at dusk"). Quote a JSON
+                  a string (-i prompt="a lighthouse at dusk"); a value that
+                  starts with {, [ or " must be valid JSON (exit 2, naming
+                  the character where it breaks). Quote a JSON
                   string to keep a value that looks like JSON a string
                   (-i 'seed="42"'). Dotted keys build nested objects
                   (-i image_size.width=512). key=@path uploads the file at
@@ -125,11 +127,39 @@ func parseValue(raw string, file fileValue) (any, error) {
 			return json.RawMessage(buf.Bytes()), nil
 		}
 	}
+	if looksLikeJSON(raw) {
+		// Sent as text, a broken object would only be refused by the app
+		// (or, worse, accepted as a prompt).
+		return nil, fmt.Errorf("the value starts like JSON but is not valid JSON: %s; fix it, or to send it as text quote it as a JSON string (-i 'key=\"...\"')", jsonErrorAt(b))
+	}
 	enc, err := marshalString(raw)
 	if err != nil {
 		return nil, err
 	}
 	return json.RawMessage(enc), nil
+}
+
+// looksLikeJSON reports a value meant as JSON: an object, an array or a
+// quoted string.
+func looksLikeJSON(raw string) bool {
+	return raw != "" && strings.ContainsRune("{[\"", rune(raw[0]))
+}
+
+// jsonErrorAt says where data stops being valid JSON: the character
+// position (counted from 1) and why.
+func jsonErrorAt(data []byte) string {
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se) && se.Error() == "unexpected end of JSON input":
+		return fmt.Sprintf("it ends after character %d before the JSON value is complete", utf8.RuneCount(data))
+	case errors.As(err, &se):
+		return fmt.Sprintf("at character %d: %v", utf8.RuneCount(data[:min(int(se.Offset), len(data))]), se)
+	case err != nil:
+		return err.Error()
+	}
+	return "it holds more than one JSON value"
 }
 
 // marshalString encodes s as a JSON string without HTML escaping, so that
@@ -217,7 +247,7 @@ func decodeInputObject(data []byte, what string) (map[string]any, error) {
 		if data[0] != '{' {
 			return nil, usageErrorf("%s must hold a JSON object such as {\"prompt\": \"a cat\"}, not %s", what, clipText(string(data), 40))
 		}
-		return nil, usageErrorf("%s is not valid JSON: %v", what, err)
+		return nil, usageErrorf("%s is not valid JSON: %s", what, jsonErrorAt(data))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, usageErrorf("%s holds more than one JSON value; it must hold exactly one object (for many inputs, see falgo batch)", what)

@@ -47,7 +47,7 @@ func TestParseAssignments(t *testing.T) {
 		{"empty value is an empty string", []string{"negative_prompt="}, `{"negative_prompt":""}`},
 		{"value with '='", []string{"prompt=a=b"}, `{"prompt":"a=b"}`},
 		{"HTML characters kept", []string{"prompt=<b>&</b>"}, `{"prompt":"\u003cb\u003e\u0026\u003c/b\u003e"}`},
-		{"invalid JSON is text", []string{"prompt={not json"}, `{"prompt":"{not json"}`},
+		{"text with braces is text", []string{"prompt=a {not json}"}, `{"prompt":"a {not json}"}`},
 		{"spaces around JSON", []string{"n= 7 "}, `{"n":7}`},
 		{"nested", []string{"image_size.width=768", "image_size.height=512"}, `{"image_size":{"height":512,"width":768}}`},
 		{"deep", []string{"a.b.c.d=x"}, `{"a":{"b":{"c":{"d":"x"}}}}`},
@@ -87,6 +87,9 @@ func TestParseAssignmentsErrors(t *testing.T) {
 		{"a.=1", "empty part"},
 		{"image_url=@", "nothing after '@'"},
 		{"bad\xffutf8=x", "UTF-8"},
+		{`image_size={"width":512,"height":}`, "not valid JSON: at character 23: invalid character '}'"},
+		{"tags=[1,2", "not valid JSON: it ends after character 4"},
+		{`p="unclosed`, "not valid JSON"},
 	}
 	for _, tt := range tests {
 		_, err := parseAssignments(nil, []string{tt.set}, markFile)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/falgo/fal/faltest"
 	"github.com/spf13/cobra"
@@ -27,6 +28,12 @@ type localOptions struct {
 	key         string
 	keySet      bool // --key was given, not defaulted
 	allowRemote bool
+	list        bool          // --list: print the apps and exit
+	runners     int           // --runners: runner slots per app, 0 for no limit
+	latency     time.Duration // --latency: how long a demo request works
+	startup     time.Duration // --startup: cold start of each runner slot
+	faults      string        // --faults: the fault spec
+	faultSeed   int64         // --fault-seed
 }
 
 // newLocalCmd builds `falgo local`; the flags land in localOptions.
@@ -55,14 +62,30 @@ tell which one was chosen). Only loopback addresses are accepted unless
 its default key is a published test key, so on a reachable address anyone
 could run apps and store files on it.
 
-Exit codes: 0 stopped cleanly by SIGINT/SIGTERM, 1 could not start (for
-example the port is taken) or could not write to stdout, 2 bad command line.`,
+At start it lists the apps it serves on stderr; --list prints them on
+stdout and exits without serving.
+
+Making progress visible: the demo apps answer in about 30 ms. --latency D
+makes each demo request work for D (its progress steps spread over it; the
+echo app still answers at once unless its input asks with _sleep_ms),
+--runners N gives each app N runners, so that requests beyond N wait in the
+queue and report their position, and --startup D makes each runner's first
+request wait D as a cold start (IN_QUEUE at position 0 meanwhile).
+
+` + faultsHelp + `
+
+Exit codes: 0 stopped cleanly by SIGINT/SIGTERM (or --list), 1 could not
+start (for example the port is taken) or could not write to stdout, 2 bad
+command line.`,
 		Example: `  # Serve in the background and load the environment into this shell:
   falgo local --addr 127.0.0.1:0 >fal.env &
   until [ -s fal.env ]; do sleep 0.1; done; . ./fal.env
 
   # Serve on a fixed port with your own key:
-  falgo local --addr 127.0.0.1:9090 --key my-test-key`,
+  falgo local --addr 127.0.0.1:9090 --key my-test-key
+
+  # A busy app: 2 s per request, one runner each, every third result fetch failing:
+  falgo local --latency 2s --runners 1 --faults 'result:502:every=3'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.keySet = cmd.Flags().Changed("key")
@@ -73,7 +96,45 @@ example the port is taken) or could not write to stdout, 2 bad command line.`,
 	f.StringVar(&o.addr, "addr", defaultLocalAddr, "host:port to listen on; port 0 picks a free port")
 	f.StringVar(&o.key, "key", faltest.DefaultKey, "API key the server accepts in \"Authorization: Key <key>\"")
 	f.BoolVar(&o.allowRemote, "allow-remote", false, "allow a non-loopback --addr (requires --key)")
+	f.BoolVar(&o.list, "list", false, "print the apps the server serves, and exit")
+	f.IntVar(&o.runners, "runners", 0, "runners per app: requests beyond `N` wait in the queue (0: no limit)")
+	f.DurationVar(&o.latency, "latency", faltest.DefaultDemoDelay, "how long each demo request works, e.g. 2s")
+	f.DurationVar(&o.startup, "startup", 0, "cold start: each runner's first request waits this long, e.g. 5s")
+	f.StringVar(&o.faults, "faults", "", "inject failures: `RULES` such as 'submit:429:count=2,result:502:every=3' (see --help)")
+	f.Int64Var(&o.faultSeed, "fault-seed", 1, "seed of the rate=P fault draws")
 	return cmd
+}
+
+// serverOptions are the faltest options the flags ask for.
+func (o localOptions) serverOptions() ([]faltest.Option, error) {
+	opts := []faltest.Option{faltest.WithAddr(o.addr), faltest.WithKey(o.key), faltest.WithDemoDelay(o.latency)}
+	var app []faltest.AppOption
+	if o.runners > 0 {
+		app = append(app, faltest.Concurrency(o.runners))
+	}
+	if o.startup > 0 {
+		app = append(app, faltest.StartupDelay(o.startup))
+	}
+	if len(app) > 0 {
+		opts = append(opts, faltest.WithDemoAppOptions(app...))
+	}
+	if o.faults != "" {
+		rules, err := parseFaults(o.faults)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, faltest.WithFaults(o.faultSeed, rules...))
+	}
+	return opts, nil
+}
+
+// appList is the list of the demo apps, one "id  description" per line.
+func appList() string {
+	var b strings.Builder
+	for _, a := range faltest.DemoApps() {
+		fmt.Fprintf(&b, "%-26s %s\n", a.ID, a.Description)
+	}
+	return b.String()
 }
 
 // runLocal starts the server, prints the exports, and serves until ctx is done.
@@ -81,7 +142,17 @@ func runLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) err
 	if err := checkLocalOptions(o); err != nil {
 		return err
 	}
-	srv, err := faltest.Start(faltest.WithAddr(o.addr), faltest.WithKey(o.key))
+	if o.list {
+		if _, err := io.WriteString(stdout, appList()); err != nil {
+			return fmt.Errorf("cannot write to stdout: %w", err)
+		}
+		return nil
+	}
+	opts, err := o.serverOptions()
+	if err != nil {
+		return err
+	}
+	srv, err := faltest.Start(opts...)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("cannot listen on %s: the address is already in use (stop the other server, or pick another port with --addr; port 0 picks a free one)", o.addr)
@@ -99,14 +170,45 @@ func runLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) err
 	if _, err := io.WriteString(stdout, exports); err != nil {
 		return fmt.Errorf("cannot write the environment to stdout: %w", err)
 	}
-	fmt.Fprintf(stderr, "falgo local: serving fal demo apps on %s; press Ctrl-C to stop\n", srv.URL)
+	fmt.Fprintf(stderr, "falgo local: serving fal demo apps on %s%s; press Ctrl-C to stop\n", srv.URL, o.describe())
+	for _, l := range strings.SplitAfter(strings.TrimSuffix(appList(), "\n"), "\n") {
+		fmt.Fprint(stderr, "  "+l)
+	}
+	fmt.Fprintln(stderr)
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "falgo local: stopping")
 	return nil
 }
 
+// describe says how the flags change the demo apps, for the start line.
+func (o localOptions) describe() string {
+	var parts []string
+	if o.latency != faltest.DefaultDemoDelay {
+		parts = append(parts, fmt.Sprintf("%v per request", o.latency))
+	}
+	if o.runners > 0 {
+		parts = append(parts, plural(o.runners, "runner")+" per app")
+	}
+	if o.startup > 0 {
+		parts = append(parts, fmt.Sprintf("%v cold start", o.startup))
+	}
+	if o.faults != "" {
+		parts = append(parts, "faults "+o.faults)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
 // checkLocalOptions validates the flags before anything listens.
 func checkLocalOptions(o localOptions) error {
+	switch {
+	case o.runners < 0:
+		return usageErrorf("--runners %d: give 1 or more runners per app, or 0 for no limit", o.runners)
+	case o.latency < 0 || o.startup < 0:
+		return usageErrorf("--latency and --startup must not be negative")
+	}
 	if !validKey(o.key) {
 		return usageErrorf("--key must be non-empty printable ASCII without spaces")
 	}

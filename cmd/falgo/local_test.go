@@ -292,8 +292,8 @@ func TestLocalCommandLineErrors(t *testing.T) {
 			if !strings.HasPrefix(first, "falgo local: ") || !strings.Contains(first, tt.want) {
 				t.Errorf("first stderr line = %q, want a falgo local error containing %q", first, tt.want)
 			}
-			if !strings.Contains(rest, "Usage:") {
-				t.Errorf("a command-line error should be followed by the usage; got %q", rest)
+			if rest != "see `falgo local --help`\n" {
+				t.Errorf("a command-line error should be followed by one hint line, not the usage; got %q", rest)
 			}
 			if stdout.String() != "" {
 				t.Errorf("stdout = %q, want nothing", stdout.String())

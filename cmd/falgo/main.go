@@ -39,7 +39,8 @@
 //	130  interrupted by SIGINT (Ctrl-C) or SIGTERM; queued requests keep running
 //
 // Errors are printed to stderr as one line, "falgo <command>: <what went
-// wrong and what to do>"; command-line errors are followed by the usage.
+// wrong and what to do>"; a command-line error is followed by one line that
+// points at the command's --help.
 package main
 
 import (

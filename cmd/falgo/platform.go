@@ -201,6 +201,13 @@ func (s *platformSession) unknownApp(ctx context.Context, app string, err error)
 	if !isNotFound(err) || ctx.Err() != nil {
 		return err
 	}
+	if s.c.g.local {
+		// The --local server serves the demo apps and nothing else.
+		if m := closestID(app, demoApps); m != "" {
+			return codedErrorf(exitError, "the --local server has no app %s; did you mean %s? (`falgo local --list` lists its apps)", app, m)
+		}
+		return codedErrorf(exitError, "the --local server has no app %s; it serves only the demo apps (`falgo local --list` lists them)", app)
+	}
 	lctx, cancel := context.WithTimeout(ctx, platformLookupTimeout)
 	defer cancel()
 	if !errors.Is(err, platform.ErrNotFound) && !s.notListed[app] {

@@ -36,6 +36,17 @@ type progress struct {
 	finished  bool
 	frame     int // spinner frame
 
+	// A reattached request (falgo result) began before falgo followed it:
+	// start moves back to its own start when known (from fal's request
+	// history or its first log line), and one found already complete
+	// reports the time it took, not the moment falgo spent fetching it.
+	hideLogs      bool // the logs go elsewhere (status --watch --logs prints them as JSON)
+	reattached    bool
+	startKnown    bool
+	end           time.Time // when it ended, for one complete on arrival
+	seen          bool      // a status has arrived
+	doneOnArrival bool      // the first status was Completed
+
 	stop chan struct{} // closed by finish to end the animation
 	done chan struct{} // closed when the animation has ended
 }
@@ -113,8 +124,56 @@ func (p *progress) submitted(requestID string) {
 	p.con.errorf("%s", p.con.paint(ansiDim, "falgo: request "+requestID+" queued ("+p.app+")"))
 }
 
+// reattach marks the request as begun before falgo followed it, at
+// start and (if it has ended) ended at end; zero times are unknown.
+func (p *progress) reattach(start, end time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reattached = true
+	if !start.IsZero() && (!p.startKnown || start.Before(p.start)) {
+		p.start, p.startKnown = start, true
+	}
+	if !end.IsZero() {
+		p.end = end
+	}
+}
+
+// observe notes what a status tells about the request's own times: the
+// first status says whether it was complete on arrival, log timestamps
+// when it ran.
+func (p *progress) observe(st fal.Status, logs []fal.Log) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.seen {
+		p.seen = true
+		_, p.doneOnArrival = st.(fal.Completed)
+	}
+	if !p.reattached {
+		return
+	}
+	for _, l := range logs {
+		if l.Timestamp.IsZero() {
+			continue
+		}
+		if l.Timestamp.Before(p.start) {
+			p.start, p.startKnown = l.Timestamp, true
+		}
+		if p.doneOnArrival && l.Timestamp.After(p.end) {
+			p.end = l.Timestamp
+		}
+	}
+}
+
 // update reports a status from the queue, and the log lines it carries.
 func (p *progress) update(st fal.Status) {
+	switch s := st.(type) {
+	case fal.InProgress:
+		p.observe(st, s.Logs)
+	case fal.Completed:
+		p.observe(st, s.Logs)
+	default:
+		p.observe(st, nil)
+	}
 	switch s := st.(type) {
 	case fal.Queued:
 		p.mu.Lock()
@@ -129,7 +188,11 @@ func (p *progress) update(st fal.Status) {
 		p.enterRunning()
 		p.logs(s.Logs)
 	case fal.Completed:
-		p.enterRunning()
+		// A request found cancelled or failed is not said to be
+		// "running": the line after says how it ended.
+		if !s.Failed() {
+			p.enterRunning()
+		}
 		p.logs(s.Logs)
 	}
 }
@@ -151,7 +214,7 @@ func (p *progress) enterRunning() {
 
 // logs prints the app's log lines.
 func (p *progress) logs(logs []fal.Log) {
-	if p.quiet {
+	if p.quiet || p.hideLogs {
 		return
 	}
 	for _, l := range logs {
@@ -197,16 +260,34 @@ func (p *progress) finish(err error) {
 	if p.quiet {
 		return
 	}
-	took := formatElapsed(time.Since(p.start))
+	took, ended := p.took()
 	switch {
 	case err == nil && p.con.stderrTTY:
-		p.con.errorf("%s %s done in %s", p.con.paint(ansiGreen, "✓"), p.app, took)
+		p.con.errorf("%s %s done %s", p.con.paint(ansiGreen, "✓"), p.app, took)
 	case err == nil:
-		p.con.errorf("falgo: completed in %s", took)
+		p.con.errorf("falgo: completed %s", took)
+	case p.con.stderrTTY && ended:
+		p.con.errorf("%s %s had ended before falgo reattached", p.con.paint(ansiRed, "✗"), p.app)
 	case p.con.stderrTTY:
 		p.con.errorf("%s %s stopped after %s", p.con.paint(ansiRed, "✗"), p.app, took)
 	}
 	// Without a terminal the error line that follows says it all.
+}
+
+// took says how long the request took ("in 2.5s"): from its start (its
+// own when reattached and known) to now, or to its end when it had ended
+// before falgo reattached.
+// It also reports whether the request had ended before falgo reattached.
+func (p *progress) took() (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reattached || !p.doneOnArrival {
+		return "in " + formatElapsed(time.Since(p.start)), false
+	}
+	if p.startKnown && !p.end.IsZero() && !p.end.Before(p.start) {
+		return "in " + formatElapsed(p.end.Sub(p.start)) + " (it had finished before falgo reattached)", true
+	}
+	return "before falgo reattached (how long it took is unknown)", true
 }
 
 // formatElapsed renders a duration for people: 0.04s, 2.5s, 12s, 3m05s,

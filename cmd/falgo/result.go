@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"time"
+
+	"github.com/falgo/fal/platform"
 
 	"github.com/spf13/cobra"
 )
@@ -38,6 +41,9 @@ billed is reported on stderr, as with falgo run.`,
 
 // result is `falgo result`.
 func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error {
+	if err := checkSaveDir(o.save); err != nil {
+		return err
+	}
 	h, cl, release, err := c.handle(app, id)
 	if err != nil {
 		return err
@@ -50,11 +56,41 @@ func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	p := newProgress(c.con, app, "waiting", o.quiet)
+	p.reattach(time.Time{}, time.Time{})
+	// fal's request history knows when the request was sent (and ended):
+	// asked beside the wait, it only improves the elapsed time shown.
+	lookup := make(chan struct{})
+	go func() {
+		defer close(lookup)
+		p.reattach(s.requestTimes(wctx, app, id))
+	}()
 	res, err := c.follow(wctx, h, p)
+	<-lookup
 	p.finish(err)
 	if err != nil {
 		s.reportFailedBilling(ctx, app, err)
 		return c.waitError(wctx, app, id, c.notFound(err, app, id))
 	}
 	return c.printResult(ctx, cl, s, app, res, o.save, o.quiet)
+}
+
+// requestTimesTimeout bounds the history lookup of `falgo result`.
+const requestTimesTimeout = 3 * time.Second
+
+// requestTimes asks fal's request history when request id of app was sent
+// and when it ended; zero times when the history cannot tell (not listed
+// yet, no access, the Platform API unreachable).
+func (s *platformSession) requestTimes(ctx context.Context, app, id string) (sent, ended time.Time) {
+	lctx, cancel := context.WithTimeout(ctx, requestTimesTimeout)
+	defer cancel()
+	for rec, err := range s.quick.Requests(lctx, platform.RequestsParams{EndpointID: app, RequestID: id, Limit: 1}) {
+		if err != nil {
+			s.debugf("falgo: the request history does not say when %s started: %v", id, err)
+			return time.Time{}, time.Time{}
+		}
+		if rec.RequestID == id {
+			return rec.SentAt, rec.EndedAt
+		}
+	}
+	return time.Time{}, time.Time{}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -75,8 +74,8 @@ func newRootCmd(con *console) *cobra.Command {
 		Use:   "falgo",
 		Short: "Run fal.ai models from the command line (offline with --local)",
 		Long:  rootLong,
-		// Errors and usage are printed by execute, so that run-time errors
-		// stay one line and only command-line errors show the usage.
+		// Errors are printed by execute, one line each (command-line
+		// errors with a one-line hint to --help, never the whole usage).
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		// The root is runnable so that an unknown command is reported as a
@@ -146,6 +145,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return execute(ctx, args, newConsole(os.Stdin, stdout, stderr))
 }
 
+// usageHint is the line printed under a command-line error.
+func usageHint(cmd *cobra.Command) string {
+	return "see `" + cmd.CommandPath() + " --help`"
+}
+
 // execute runs args on con and returns the process exit code.
 func execute(ctx context.Context, args []string, con *console) int {
 	root := newRootCmd(con)
@@ -162,8 +166,9 @@ func execute(ctx context.Context, args []string, con *console) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
+		// One line, and one line of hint: the usage is a --help away.
 		con.errorf("%s: %s", cmd.CommandPath(), oneLine(err.Error()))
-		fmt.Fprint(con, cmd.UsageString())
+		con.errorf("%s", usageHint(cmd))
 		return exitUsage
 	}
 	msg, code := describeError(err)

@@ -27,8 +27,8 @@ func TestRootUnknownCommandIsUsageError(t *testing.T) {
 	if !strings.HasPrefix(first, "falgo: ") || !strings.Contains(first, `"nope"`) {
 		t.Errorf("first stderr line = %q, want a falgo error naming the command", first)
 	}
-	if !strings.Contains(stderr.String(), "Usage:") {
-		t.Errorf("a command-line error should be followed by the usage; stderr:\n%s", stderr.String())
+	if _, rest, _ := strings.Cut(stderr.String(), "\n"); rest != "see `falgo --help`\n" {
+		t.Errorf("a command-line error should be followed by one hint line, not the usage; stderr:\n%s", stderr.String())
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("stdout = %q, want nothing", stdout.String())

@@ -37,7 +37,10 @@ and the error line says how to fetch it: falgo result APP REQUEST_ID.
 
 --save DIR downloads every file in the output (images, audio, video, found
 anywhere in the JSON) into DIR and prints each path on stderr, so that stdout
-stays pure JSON.
+stays pure JSON. DIR is checked before anything is submitted: it must be a
+writable directory, or one that can be created. With --local, the output's
+URLs point at the demo server inside falgo, which stops with the command:
+use --save to keep the files.
 
 Cost: when fal says what the request billed (X-Fal-Billable-Units), a line on
 stderr says so, priced where the app's unit price is known (fal's Platform
@@ -72,6 +75,9 @@ An app id fal does not know gets a "did you mean" from fal's model search.
 // runApp is `falgo run`.
 func (c *cli) runApp(ctx context.Context, app string, o runOptions) error {
 	if err := checkApp(app); err != nil {
+		return err
+	}
+	if err := checkSaveDir(o.save); err != nil {
 		return err
 	}
 	k, err := c.startCall(ctx, app, o.in, o.noValidate)
@@ -167,10 +173,20 @@ func (c *cli) printResult(ctx context.Context, cl *fal.Client, s *platformSessio
 		s.reportBilled(ctx, app, res.BillableUnits)
 	}
 	if save == "" {
+		c.localURLNote(res.Data, quiet)
 		return nil
 	}
 	_, err := c.saveOutputs(ctx, cl, save, app, res.RequestID, res.Data)
 	return err
+}
+
+// localURLNote tells, after a --local output with files and no --save,
+// that the files' URLs die with the command's own server.
+func (c *cli) localURLNote(data []byte, quiet bool) {
+	if !c.g.local || quiet || len(fal.FindFiles(data)) == 0 {
+		return
+	}
+	c.con.errorf("falgo: --local: these file URLs work only while this command runs (its demo server stops with it); add --save DIR to keep the files")
 }
 
 // syncError explains a --sync run that ended with err.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -421,8 +422,8 @@ func TestRunCommandLineErrors(t *testing.T) {
 	for _, tt := range tests {
 		r := runCLI(t, tt.args...)
 		first, rest, _ := strings.Cut(r.stderr, "\n")
-		if r.code != exitUsage || !strings.Contains(first, tt.want) || !strings.Contains(rest, "Usage:") {
-			t.Errorf("%q: exit %d, stderr %q; want %d, %q and the usage", tt.args, r.code, r.stderr, exitUsage, tt.want)
+		if r.code != exitUsage || !strings.Contains(first, tt.want) || !regexp.MustCompile("^see `falgo( [a-z]+)? --help`\n$").MatchString(rest) {
+			t.Errorf("%q: exit %d, stderr %q; want %d, %q and one line of hint (never the usage)", tt.args, r.code, r.stderr, exitUsage, tt.want)
 		}
 		if r.stdout != "" {
 			t.Errorf("%q: stdout = %q", tt.args, r.stdout)

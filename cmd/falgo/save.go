@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"mime"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	fal "github.com/falgo/fal"
 )
@@ -21,22 +23,39 @@ import (
 // returns the paths, in the order of the files in the output.
 //
 // Names: the file's own file_name when it is a plain name, else
-// "<app>-<request id prefix>[-<n>].<ext>" with the extension from the
+// "<app>-<request id prefix>[-<i>].<ext>" (i the file's index in the
+// output, from 0, when there are several) with the extension from the
 // content type (else the URL). A file is never overwritten: a name that
 // is taken gets "-2", "-3", ... before the extension.
 func (c *cli) saveOutputs(ctx context.Context, cl *fal.Client, dir, app, requestID string, data json.RawMessage) ([]string, error) {
-	files := fal.FindFiles(data)
-	if len(files) == 0 {
+	if len(fal.FindFiles(data)) == 0 {
 		c.con.errorf("falgo: --save: the output holds no files")
 		return nil, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("--save: %w", err)
+	return c.saveFilesAs(ctx, cl, dir, data, func(f fal.File, i, n int) string {
+		return outputName(f, app, requestID, i, n)
+	})
+}
+
+// saveFiles is saveFilesAs for callers that need only the error.
+func (c *cli) saveFiles(ctx context.Context, cl *fal.Client, dir string, data json.RawMessage, name func(f fal.File, i, n int) string) error {
+	_, err := c.saveFilesAs(ctx, cl, dir, data, name)
+	return err
+}
+
+// saveFilesAs downloads the files of an output into dir, the i-th of n
+// under name(f, i, n) (made unique), and reports each path on stderr.
+func (c *cli) saveFilesAs(ctx context.Context, cl *fal.Client, dir string, data json.RawMessage, name func(f fal.File, i, n int) string) ([]string, error) {
+	files := fal.FindFiles(data)
+	if len(files) == 0 {
+		return nil, nil
+	}
+	if err := makeSaveDir(dir); err != nil {
+		return nil, err
 	}
 	var paths []string
 	for i, f := range files {
-		name := outputName(f, app, requestID, i, len(files))
-		out, p, err := createUnique(dir, name)
+		out, p, err := createUnique(dir, name(f, i, len(files)))
 		if err != nil {
 			return paths, fmt.Errorf("--save: %w", err)
 		}
@@ -64,7 +83,8 @@ func outputName(f fal.File, app, requestID string, i, n int) string {
 		stem += "-" + id
 	}
 	if n > 1 {
-		stem += fmt.Sprintf("-%d", i+1)
+		// The file's own index in the output: image-0 is ...-0.
+		stem += fmt.Sprintf("-%d", i)
 	}
 	return stem + extensionOf(f)
 }
@@ -188,4 +208,69 @@ func createUnique(dir, name string) (*os.File, string, error) {
 		}
 	}
 	return nil, "", fmt.Errorf("%s and 999 numbered variants already exist in %s", name, dir)
+}
+
+// checkSaveDir checks, before anything is submitted (and billed), that
+// files can be saved into dir: it is a writable directory, or it can be
+// created inside the nearest directory that exists. It creates nothing.
+func checkSaveDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	p := filepath.Clean(dir)
+	for {
+		st, err := os.Stat(p)
+		switch {
+		case err == nil && !st.IsDir():
+			if p == filepath.Clean(dir) {
+				return usageErrorf("--save %s: that is a file, not a directory", dir)
+			}
+			return usageErrorf("--save %s: cannot create the directory, %s is a file", dir, p)
+		case err == nil:
+			return checkWritable(dir, p)
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return usageErrorf("--save %s: %s", dir, fsReason(err))
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return usageErrorf("--save %s: no part of that path exists", dir)
+		}
+		p = parent
+	}
+}
+
+// checkWritable checks that a file can be created in the existing
+// directory p (dir as the user gave it), by creating and removing one.
+func checkWritable(dir, p string) error {
+	f, err := os.CreateTemp(p, ".falgo-save-check-*")
+	if err != nil {
+		what := "the directory " + p
+		if p == filepath.Clean(dir) {
+			what = "it"
+		}
+		return usageErrorf("--save %s: cannot write files into %s: %s", dir, what, fsReason(err))
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+// makeSaveDir creates the --save directory, with an error that names the
+// file system as the culprit.
+func makeSaveDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return codedErrorf(exitError, "--save %s: cannot create the directory: %s", dir, fsReason(err))
+	}
+	return nil
+}
+
+// fsReason is the cause of a file system error without the operation and
+// path it repeats ("permission denied", "not a directory").
+func fsReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return oneLine(err.Error())
 }

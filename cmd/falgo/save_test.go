@@ -16,7 +16,7 @@ func TestOutputName(t *testing.T) {
 		want string
 	}{
 		{fal.File{URL: "https://v3.fal.media/files/x/Ab3_z.png", ContentType: "image/png"}, 0, 1, "schnell-764cabcf.png"},
-		{fal.File{URL: "https://v3.fal.media/files/x/a.jpeg", ContentType: "image/jpeg"}, 1, 3, "schnell-764cabcf-2.jpg"},
+		{fal.File{URL: "https://v3.fal.media/files/x/a.jpeg", ContentType: "image/jpeg"}, 1, 3, "schnell-764cabcf-1.jpg"},
 		{fal.File{URL: "https://x/y/clip.MP4", ContentType: "application/octet-stream"}, 0, 1, "schnell-764cabcf.mp4"},
 		{fal.File{URL: "https://x/y/noext", ContentType: ""}, 0, 1, "schnell-764cabcf.bin"},
 		{fal.File{URL: "https://x/y/z", FileName: "speech.wav", ContentType: "audio/wav"}, 0, 1, "speech.wav"},

@@ -26,7 +26,9 @@ func newStatusCmd(c *cli) *cobra.Command {
 
 --watch follows the request until it completes, printing each change as one
 line of JSON (with --logs, each line carries only the new log lines), and
-exits with 1 if the request failed.`,
+exits with 1 if the request failed. On a terminal, stderr shows its state
+and elapsed time (counted from the request's own start when fal's request
+history or its logs tell it) while it runs, and how it ended.`,
 		Example: `  falgo status fal-ai/flux/dev 764cabcf-b745-4b3e-ae38-1200304cf45b
   falgo status fal-ai/flux/dev 764cabcf-b745-4b3e-ae38-1200304cf45b --watch --logs`,
 		Args:              usageArgs(cobra.ExactArgs(2)),
@@ -88,11 +90,15 @@ func viewStatus(id string, st fal.Status) statusView {
 
 // status is `falgo status`.
 func (c *cli) status(ctx context.Context, app, id string, o statusOptions) error {
-	h, _, release, err := c.handle(app, id)
+	h, cl, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
 	defer release()
+	s, err := c.newPlatform(cl)
+	if err != nil {
+		return err
+	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	if !o.watch {
@@ -106,13 +112,18 @@ func (c *cli) status(ctx context.Context, app, id string, o statusOptions) error
 		}
 		return c.con.writeJSON(b, c.g.json)
 	}
+	p := c.watchProgress(wctx, s, app, id)
 	var last fal.Status
 	for st, err := range h.Events(wctx, fal.WithLogs(o.logs)) {
 		if err != nil {
-			return c.waitError(wctx, app, id, c.notFound(err, app, id))
+			err = c.waitError(wctx, app, id, c.notFound(err, app, id))
+			p.finish(err)
+			return err
 		}
 		last = st
+		p.update(st)
 		if err := c.con.writeJSONLine(viewStatus(id, st)); err != nil {
+			p.finish(err)
 			return err
 		}
 	}
@@ -121,7 +132,26 @@ func (c *cli) status(ctx context.Context, app, id string, o statusOptions) error
 		if done.ErrorType != "" {
 			msg += " (error type " + done.ErrorType + ")"
 		}
-		return codedErrorf(exitError, "request %s failed: %s", id, oneLine(msg))
+		err := codedErrorf(exitError, "request %s failed: %s", id, oneLine(msg))
+		p.finish(err)
+		return err
 	}
+	p.finish(nil)
 	return nil
+}
+
+// watchProgress is the status line of `status --watch` on a terminal:
+// the request's state and its elapsed time since its own start (from
+// fal's request history or its logs, else since falgo began watching),
+// on stderr beside the JSON lines. Without a terminal it reports nothing.
+func (c *cli) watchProgress(ctx context.Context, s *platformSession, app, id string) *progress {
+	p := newProgress(c.con, app, "waiting", !c.con.stderrTTY)
+	p.hideLogs = true
+	p.reattach(time.Time{}, time.Time{})
+	if !c.con.stderrTTY {
+		return p
+	}
+	sent, ended := s.requestTimes(ctx, app, id)
+	p.reattach(sent, ended)
+	return p
 }

@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -16,6 +20,10 @@ func newStreamCmd(c *cli) *cobra.Command {
 		Long: `Call an app's streaming endpoint (POST .../stream) and print each event's
 data on stdout as it arrives, one line of JSON per event. Nothing else is
 written to stdout, so the output can be piped to jq or read line by line.
+
+On a terminal (and without --json), events with a text "output" field, as
+fal's LLM apps send, are shown as the text being written: each event prints
+only what it adds to the text, and the text ends with a newline.
 
 ` + inputHelp + `
 
@@ -47,15 +55,71 @@ func (c *cli) stream(ctx context.Context, app string, f inputFlags, noValidate b
 	if err := uploadInputs(wctx, cl, in); err != nil {
 		return c.uploadError(wctx, err)
 	}
+	// On a terminal the text is shown as it is written; a pipe and --json
+	// get one JSON line per event.
+	var text *streamText
+	if c.con.stdoutTTY && !c.g.json {
+		text = &streamText{con: c.con}
+		defer text.end()
+	}
 	for ev, err := range cl.Stream(wctx, app, in) {
 		if err != nil {
 			return c.streamError(wctx, k.s.unknownApp(wctx, app, err))
 		}
-		if err := c.con.writeJSONLine(ev.Data); err != nil {
+		if text != nil {
+			err = text.event(ev.Data)
+		} else {
+			err = c.con.writeJSONLine(ev.Data)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// streamText prints a stream on a terminal as text being written: each
+// event whose "output" is a string that extends the one before prints
+// only what it adds. An event without a string "output" is printed as a
+// JSON line, and an output that rewrites the text so far starts a new
+// line with the whole text.
+type streamText struct {
+	con   *console
+	shown string // the output printed so far
+	open  bool   // the last thing printed is text without a final newline
+}
+
+// event prints one event's data.
+func (t *streamText) event(data []byte) error {
+	var ev struct {
+		Output *string `json:"output"`
+	}
+	if json.Unmarshal(data, &ev) != nil || ev.Output == nil {
+		t.end()
+		return t.con.writeJSONLine(json.RawMessage(data))
+	}
+	delta, ok := strings.CutPrefix(*ev.Output, t.shown)
+	if !ok {
+		t.end()
+		delta = *ev.Output
+	}
+	t.shown = *ev.Output
+	if delta == "" {
+		return nil
+	}
+	if _, err := io.WriteString(t.con.stdout, escapeControls(delta, block)); err != nil {
+		return fmt.Errorf("writing to stdout: %w", err)
+	}
+	t.open = !strings.HasSuffix(delta, "\n")
+	return nil
+}
+
+// end finishes the text with a newline, if it needs one.
+func (t *streamText) end() {
+	if t.open {
+		io.WriteString(t.con.stdout, "\n")
+		t.open = false
+	}
 }
 
 // streamError explains a stream that ended with err.

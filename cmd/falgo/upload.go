@@ -27,7 +27,8 @@ func newUploadCmd(c *cli) *cobra.Command {
 		Long: `Upload files to fal storage, one after the other, and print each file's URL
 on stdout, one per line in the order given (with --json, one
 {"file", "url"} object per line). On a terminal each file gets a progress
-bar on stderr. Pass the URLs to apps as inputs; "falgo run -i key=@FILE"
+bar on stderr: bytes sent of the file's size, the rate, the time spent and
+the time left ("(3.1/10 MB, 8.7 MB/s) [2s:3s]"). Pass the URLs to apps as inputs; "falgo run -i key=@FILE"
 does the upload for you.`,
 		Example: `  falgo upload photo.jpg voice.wav
   falgo upload --expires 24h big-video.mp4`,
@@ -105,12 +106,15 @@ func (c *cli) uploadOne(ctx context.Context, cl *fal.Client, path string, o uplo
 	bar := progressbar.NewOptions64(st.Size(),
 		progressbar.OptionSetWriter(c.con.stderr),
 		progressbar.OptionSetDescription(escapeControls(filepath.Base(path), inline)),
+		// "(3.1/10 MB, 8.7 MB/s) [2s:3s]": bytes sent of the size, the
+		// rate, the time spent and the time left.
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionEnableColorCodes(false),
-		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(c.con.stderr) }),
 	)
 	r := &countingFile{f: f, size: st.Size(), bar: bar}
