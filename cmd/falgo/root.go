@@ -134,6 +134,7 @@ func newRootCmd(con *console) *cobra.Command {
 		newRequestsCmd(c),
 		newCreditsCmd(c),
 		newGenCmd(c),
+		newMCPCmd(c),
 	)
 	return root
 }
