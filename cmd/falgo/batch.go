@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"net/http"
 	"os"
@@ -262,11 +261,9 @@ func (c *cli) batch(ctx context.Context, app, inputsPath string, o batchOptions)
 			return nil
 		}
 		var err error
-		if cl, release, err = c.newClient(); err != nil {
+		if cl, s, release, err = c.connect(); err != nil {
 			cl, release = nil, func() {}
-			return err
 		}
-		s, err = c.newPlatform(cl)
 		return err
 	}
 	if !o.noValidate || o.estimate {
@@ -700,7 +697,7 @@ func (b *batchRun) work(ctx context.Context, cl *fal.Client, t batchTask) {
 	case isFatal(err):
 		b.stop(err)
 		b.update(func() { b.inFlight--; b.left++ })
-	case httpStatus(err) == http.StatusNotFound:
+	case requestNotFound(err):
 		b.record(t, resultRecord{Line: t.in.line, RequestID: id, Error: &resultError{
 			Message: "fal no longer knows this request (its result expired, or it ran on another server); rerun with --retry-failed to submit the input again",
 			Status:  http.StatusNotFound,
@@ -740,10 +737,10 @@ func (b *batchRun) submitFailed(t batchTask, at string, err error) {
 
 // addBilled adds the billable units of one result to the run's sum.
 func (b *batchRun) addBilled(units float64) {
-	if units <= 0 || math.IsNaN(units) || math.IsInf(units, 0) {
+	r, _, ok := billableUnits(units)
+	if !ok {
 		return
 	}
-	r, _ := unitsDecimal(units)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.billed.Add(b.billed, r)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/falgo/fal/internal/engine"
 )
 
 // batchInput is one non-blank line of a batch's inputs file.
@@ -45,7 +47,7 @@ func readBatchInputs(path string) ([]batchInput, error) {
 		}
 		if line := bytes.TrimSpace(raw); len(line) > 0 {
 			if line[0] != '{' || !json.Valid(line) {
-				return nil, usageErrorf("%s:%d: not a JSON object: %s (each line must hold one input object, such as {\"prompt\": \"a cat\"})", path, n, clipText(string(line), 60))
+				return nil, usageErrorf("%s:%d: not a JSON object: %s (each line must hold one input object, such as {\"prompt\": \"a cat\"})", path, n, engine.Clip(string(line), 60))
 			}
 			sum := sha256.Sum256(line)
 			csum, err := canonicalSum(line)
@@ -104,6 +106,12 @@ func openJSONL(path string) (*jsonlFile, [][]byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return loadJSONL(f, path)
+}
+
+// loadJSONL reads the complete lines of f, opened at path, and positions
+// it for appending; f is closed when that fails.
+func loadJSONL(f *os.File, path string) (*jsonlFile, [][]byte, error) {
 	j := &jsonlFile{f: f, path: path}
 	lines, err := j.load()
 	if err != nil {
@@ -184,13 +192,7 @@ func openResults(path string) (*jsonlFile, [][]byte, error) {
 		held, err1 := f.Stat()
 		now, err2 := os.Stat(path)
 		if err1 == nil && err2 == nil && os.SameFile(held, now) {
-			j := &jsonlFile{f: f, path: path}
-			lines, err := j.load()
-			if err != nil {
-				f.Close()
-				return nil, nil, err
-			}
-			return j, lines, nil
+			return loadJSONL(f, path)
 		}
 		f.Close()
 	}

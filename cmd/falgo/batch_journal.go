@@ -12,6 +12,7 @@ import (
 	"time"
 
 	fal "github.com/falgo/fal"
+	"github.com/falgo/fal/internal/engine"
 	"github.com/falgo/fal/internal/retry"
 )
 
@@ -185,7 +186,7 @@ func (b *batchRun) damageError(damage []journalDamage, affected int) error {
 		"If you can restore the line from a backup, do; otherwise rerun with --salvage-journal: inputs with a result are kept, "+
 		"inputs with a request id are reattached, and the %s with neither become uncertain (reported, not submitted), "+
 		"since falgo cannot tell which input the damaged line was about",
-		b.jpath, d.line, more, clipText(d.text, 80), plural(affected, "input"))
+		b.jpath, d.line, more, engine.Clip(d.text, 80), plural(affected, "input"))
 }
 
 // uncertainRecord is one line of the uncertain report

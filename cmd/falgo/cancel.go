@@ -27,7 +27,7 @@ request that already completed fails with exit code 1.`,
 
 // cancel is `falgo cancel`.
 func (c *cli) cancel(ctx context.Context, app, id string) error {
-	h, _, release, err := c.handle(app, id)
+	h, _, _, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}

@@ -64,26 +64,15 @@ func (c *cli) models(ctx context.Context, query string, o modelsOptions) error {
 	if o.limit < 0 {
 		return usageErrorf("--limit %d: give 0 (all) or more", o.limit)
 	}
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}
 	defer release()
 	p := platform.ModelsParams{Query: query, Category: o.category, Status: platform.ModelStatus(o.status)}
-	if o.limit > 0 {
-		p.Limit = min(o.limit+1, 100)
-	}
-	var found []platform.Model
-	more := false
-	for m, err := range s.pc.Models(ctx, p) {
-		if err != nil {
-			return err
-		}
-		if o.limit > 0 && len(found) == o.limit {
-			more = true
-			break
-		}
-		found = append(found, m)
+	found, more, err := s.searchModels(ctx, p, o.limit)
+	if err != nil {
+		return err
 	}
 	if more {
 		defer c.con.errorf("falgo: more models match; showing the first %d (--limit 0 lists them all)", o.limit)
@@ -107,6 +96,25 @@ func (c *cli) models(ctx context.Context, query string, o modelsOptions) error {
 		t.add(m.EndpointID, oneLineText(name), category, status, oneLineText(desc))
 	}
 	return c.printTable(t)
+}
+
+// searchModels lists the models of fal's catalogue that match p: at most
+// limit of them (0: all), and whether more match.
+func (s *platformSession) searchModels(ctx context.Context, p platform.ModelsParams, limit int) ([]platform.Model, bool, error) {
+	if limit > 0 {
+		p.Limit = min(limit+1, 100)
+	}
+	var found []platform.Model
+	for m, err := range s.pc.Models(ctx, p) {
+		if err != nil {
+			return nil, false, err
+		}
+		if limit > 0 && len(found) == limit {
+			return found, true, nil
+		}
+		found = append(found, m)
+	}
+	return found, false, nil
 }
 
 // newSchemaCmd builds `falgo schema`.
@@ -139,7 +147,7 @@ func (c *cli) showSchema(ctx context.Context, app string) error {
 	if err := checkApp(app); err != nil {
 		return err
 	}
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}

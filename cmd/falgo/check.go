@@ -45,7 +45,7 @@ func (s *platformSession) checkSchema(ctx context.Context, app string) (*openapi
 	case ctx.Err() != nil:
 		why = "interrupted while fetching it"
 	case errors.Is(err, platform.ErrNotFound):
-		s.notListed[app] = true
+		s.markNotListed(app)
 		why = fmt.Sprintf("fal's catalogue does not list %s (a private app, or a misspelt id)", app)
 	case errors.Is(err, fal.ErrMissingCredentials):
 		why = "no credentials to ask fal's Platform API"
@@ -55,31 +55,48 @@ func (s *platformSession) checkSchema(ctx context.Context, app string) (*openapi
 	return nil, "", why
 }
 
+// inputCheck is what checking an input against its app's schema found.
+type inputCheck struct {
+	checked  bool              // false: there is no schema to check against
+	problems []openapi.Problem // what the schema refuses; none when it matches
+	note     string            // where the schema came from, or why there is none
+}
+
+// checkAgainstSchema checks a decoded input (numbers as json.Number, as
+// decodeObject and decodedInput give) against app's schema. Each caller
+// words the problems, and its advice, for its own user.
+func (s *platformSession) checkAgainstSchema(ctx context.Context, app string, dec map[string]any) inputCheck {
+	ep, from, why := s.checkSchema(ctx, app)
+	if ep == nil {
+		return inputCheck{note: why}
+	}
+	return inputCheck{checked: true, problems: ep.Validate(dec), note: from}
+}
+
 // checkInput refuses an input built from flags that app's schema rejects,
 // before anything is sent; without a schema it lets the input through.
 func (s *platformSession) checkInput(ctx context.Context, app string, in map[string]any) error {
-	ep, from, why := s.checkSchema(ctx, app)
-	if ep == nil {
-		s.debugf("falgo: the input is not checked against a schema: %s", why)
-		return nil
-	}
 	dec, err := decodedInput(in)
 	if err != nil {
 		return err
 	}
-	problems := ep.Validate(dec)
-	if len(problems) == 0 {
-		s.debugf("falgo: the input matches the schema of %s (%s)", app, from)
+	r := s.checkAgainstSchema(ctx, app, dec)
+	switch {
+	case !r.checked:
+		s.debugf("falgo: the input is not checked against a schema: %s", r.note)
+		return nil
+	case len(r.problems) == 0:
+		s.debugf("falgo: the input matches the schema of %s (%s)", app, r.note)
 		return nil
 	}
 	hint := ""
-	for _, p := range problems {
+	for _, p := range r.problems {
 		if strings.HasPrefix(p.Message, "missing required field") && p.Path != "" && !strings.Contains(p.Path, "[") {
 			hint = fmt.Sprintf(" (set it with -i %s=VALUE)", p.Path)
 			break
 		}
 	}
-	return codedErrorf(exitUsage, "the input does not match the schema of %s: %s%s; nothing was sent (fix the input, or pass --no-validate to send it as it is)", app, problemList(problems, 5), hint)
+	return codedErrorf(exitUsage, "the input does not match the schema of %s: %s%s; nothing was sent (fix the input, or pass --no-validate to send it as it is)", app, problemList(r.problems, 5), hint)
 }
 
 // checkBatch refuses a batch when any of its input lines fails app's

@@ -66,9 +66,15 @@ func checkApp(app string) error {
 	return nil
 }
 
+// validRequestID reports whether id can be a request id: not empty, and
+// nothing in it that would change the URL it goes into.
+func validRequestID(id string) bool {
+	return id != "" && !strings.ContainsAny(id, "/?#%\\ \t\r\n")
+}
+
 // checkRequestID validates a request id argument.
 func checkRequestID(id string) error {
-	if id == "" || strings.ContainsAny(id, "/?#%\\ \t\r\n") {
+	if !validRequestID(id) {
 		return usageErrorf("%q is not a request id; use the request_id that falgo submit printed", id)
 	}
 	return nil
@@ -85,25 +91,25 @@ var demoApps = func() []string {
 }()
 
 // handle checks an app id and a request id given on the command line and
-// returns a handle for them, with its client and the client's release
-// function.
-func (c *cli) handle(app, id string) (*fal.RequestHandle, *fal.Client, func(), error) {
+// returns a handle for them, with its client, the Platform API session on
+// it, and the function that releases them.
+func (c *cli) handle(app, id string) (*fal.RequestHandle, *fal.Client, *platformSession, func(), error) {
 	if err := checkApp(app); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if err := checkRequestID(id); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	cl, release, err := c.newClient()
+	cl, s, release, err := c.connect()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	h, err := cl.Handle(app, id)
 	if err != nil {
 		release()
-		return nil, nil, nil, usageErrorf("%s", oneLine(err.Error()))
+		return nil, nil, nil, nil, usageErrorf("%s", oneLine(err.Error()))
 	}
-	return h, cl, release, nil
+	return h, cl, s, release, nil
 }
 
 // call is what every command that sends an input needs: the input, a
@@ -125,13 +131,8 @@ func (c *cli) startCall(ctx context.Context, app string, f inputFlags, noValidat
 	if err != nil {
 		return nil, err
 	}
-	cl, release, err := c.newClient()
+	cl, s, release, err := c.connect()
 	if err != nil {
-		return nil, err
-	}
-	s, err := c.newPlatform(cl)
-	if err != nil {
-		release()
 		return nil, err
 	}
 	wctx, stop := c.waitContext(ctx)

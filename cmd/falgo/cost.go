@@ -23,44 +23,95 @@ import (
 //
 // Unknown price: the units only. No units (fal did not say): nothing.
 func (s *platformSession) reportBilled(ctx context.Context, app string, units float64) {
-	if units <= 0 || math.IsNaN(units) || math.IsInf(units, 0) {
-		return
+	if ur, _, ok := billableUnits(units); ok {
+		s.reportUnits(ctx, app, "billed", ur)
 	}
-	ur, _ := unitsDecimal(units)
-	s.reportUnits(ctx, app, "billed", ur)
 }
 
 // reportUnits prints "falgo: <what> <units> <unit> × <price> = <cost>".
 func (s *platformSession) reportUnits(ctx context.Context, app, what string, units *big.Rat) {
-	us := formatDecimal(units)
-	p, err := s.price(ctx, app)
-	var pr *big.Rat
-	if err == nil {
-		var ok bool
-		if pr, ok = decimal(p.UnitPrice.String()); !ok {
-			err = fmt.Errorf("fal's price %q is not a number", p.UnitPrice)
-		}
-	}
+	b, err := s.priceUnits(ctx, app, units)
 	if err != nil {
 		s.debugf("falgo: the unit price of %s is unknown: %s", app, oneLine(err.Error()))
-		s.c.con.errorf("falgo: %s %s units (the unit price of %s is unknown)", what, us, app)
+		s.c.con.errorf("falgo: %s %s (the unit price of %s is unknown)", what, b, app)
 		return
 	}
-	unit := p.Unit
+	s.c.con.errorf("falgo: %s %s", what, b)
+}
+
+// billed is what a request billed: its units and, where fal lists the
+// unit price, that price and the cost, computed exactly (see money.go).
+type billed struct {
+	units     *big.Rat
+	unit      string   // fal's name of the unit; "" when it names none
+	unitPrice string   // as fal wrote it
+	cost      *big.Rat // units × unitPrice; nil when the price is unknown
+	currency  string
+}
+
+// badPriceError is a unit price fal sent that is not a number.
+type badPriceError struct{ price json.Number }
+
+func (e *badPriceError) Error() string { return fmt.Sprintf("fal's price %q is not a number", e.price) }
+
+// billableUnits is fal's count of billable units as an exact decimal and
+// as text (see unitsDecimal); ok is false when fal reported none.
+func billableUnits(units float64) (r *big.Rat, text string, ok bool) {
+	if units <= 0 || math.IsNaN(units) || math.IsInf(units, 0) {
+		return nil, "", false
+	}
+	r, text = unitsDecimal(units)
+	return r, text, true
+}
+
+// priceUnits prices units of app at its unit price. Without the price
+// (the error says why, a *badPriceError when fal's is not a number) only
+// the units are set.
+func (s *platformSession) priceUnits(ctx context.Context, app string, units *big.Rat) (billed, error) {
+	b := billed{units: units}
+	p, err := s.price(ctx, app)
+	if err != nil {
+		return b, err
+	}
+	pr, ok := decimal(p.UnitPrice.String())
+	if !ok {
+		return b, &badPriceError{price: p.UnitPrice}
+	}
+	b.unit, b.unitPrice, b.currency = p.Unit, p.UnitPrice.String(), p.Currency
+	b.cost = new(big.Rat).Mul(units, pr)
+	return b, nil
+}
+
+// String is "1.05 megapixels × $0.003 = $0.00315", or "1.05 units" when
+// the price is unknown.
+func (b billed) String() string {
+	us := formatDecimal(b.units)
+	if b.cost == nil {
+		return us + " units"
+	}
+	unit := b.unit
 	if unit == "" {
 		unit = "units"
 	}
-	cost := new(big.Rat).Mul(units, pr)
-	s.c.con.errorf("falgo: %s %s %s × %s = %s", what, us, unit, money(p.UnitPrice.String(), p.Currency), money(formatDecimal(cost), p.Currency))
+	return fmt.Sprintf("%s %s × %s = %s", us, unit, money(b.unitPrice, b.currency), money(formatDecimal(b.cost), b.currency))
 }
 
 // reportFailedBilling reports the units of a failed request, when fal
 // billed some for it.
 func (s *platformSession) reportFailedBilling(ctx context.Context, app string, err error) {
-	var he *fal.HTTPError
-	if errors.As(err, &he) && he.BillableUnits > 0 {
-		s.reportBilled(context.WithoutCancel(ctx), app, he.BillableUnits)
+	if units := failureUnits(err); units > 0 {
+		s.reportBilled(context.WithoutCancel(ctx), app, units)
 	}
+}
+
+// failureUnits is what fal billed for a request that failed with err: the
+// billable units of its answer, or 0.
+func failureUnits(err error) float64 {
+	var he *fal.HTTPError
+	if errors.As(err, &he) {
+		return he.BillableUnits
+	}
+	return 0
 }
 
 // newPriceCmd builds `falgo price`.
@@ -95,7 +146,7 @@ func (c *cli) prices(ctx context.Context, apps []string) error {
 			return err
 		}
 	}
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}
@@ -220,29 +271,44 @@ func (c *cli) estimate(ctx context.Context, app string, o estimateOptions) error
 		}
 		units = f
 	}
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}
 	defer release()
+	calls := 0
+	if hasCalls {
+		calls = o.calls
+	}
+	v, err := s.estimate(ctx, app, calls, units, strings.TrimSpace(o.units))
+	if err != nil {
+		return err
+	}
+	return c.printEstimate(v)
+}
+
+// estimate asks fal's pricing estimate for calls of app or, when calls is
+// 0, for units billing units (unitsText: the same number as the decimal
+// to show) at the unit price. A 404 becomes "fal knows no app".
+func (s *platformSession) estimate(ctx context.Context, app string, calls int, units float64, unitsText string) (estimateView, error) {
 	v := estimateView{EndpointID: app}
 	var req platform.EstimateRequest
-	if hasCalls {
-		req.Calls = map[string]int{app: o.calls}
-		v.CallQuantity = o.calls
+	if calls > 0 {
+		req.Calls = map[string]int{app: calls}
+		v.CallQuantity = calls
 	} else {
 		req.Units = map[string]float64{app: units}
-		v.UnitQuantity = json.Number(strings.TrimSpace(o.units))
+		v.UnitQuantity = json.Number(unitsText)
 		if p, err := s.price(ctx, app); err == nil {
 			v.Unit, v.UnitPrice = p.Unit, p.UnitPrice
 		}
 	}
 	est, err := s.pc.Estimate(ctx, req)
 	if err != nil {
-		return s.unknownApp(ctx, app, err)
+		return v, s.unknownApp(ctx, app, err)
 	}
 	v.EstimateType, v.TotalCost, v.Currency = est.Type, est.TotalCost, est.Currency
-	return c.printEstimate(v)
+	return v, nil
 }
 
 // printEstimate prints an estimate as a table or JSON.
@@ -373,7 +439,7 @@ func (c *cli) usage(ctx context.Context, o usageOptions) error {
 	if o.summary {
 		p.Expand = []string{platform.ExpandSummary}
 	}
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}
@@ -478,7 +544,7 @@ Needs an admin key: an API key gets a one-line "needs an admin key" error
 
 // credits is `falgo credits`.
 func (c *cli) credits(ctx context.Context) error {
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}

@@ -96,12 +96,13 @@ func timedOut(ctx context.Context) bool {
 // when --timeout or Ctrl-C ended it, the message says the request keeps
 // running and how to get it back; any other error is returned as it is.
 func (c *cli) waitError(ctx context.Context, app, id string, err error) error {
-	if ctx.Err() == nil {
+	why, timeout := c.waitCutShort(ctx, "interrupted")
+	if why == "" {
 		return err
 	}
-	code, why := exitInterrupted, "interrupted"
-	if timedOut(ctx) {
-		code, why = exitTimeout, fmt.Sprintf("gave up waiting after %v (--timeout)", c.g.timeout)
+	code := exitInterrupted
+	if timeout {
+		code = exitTimeout
 	}
 	switch {
 	case id == "":
@@ -110,6 +111,19 @@ func (c *cli) waitError(ctx context.Context, app, id string, err error) error {
 		return codedErrorf(code, "%s; request %s ran on the --local server, which stops with this command", why, id)
 	}
 	return codedErrorf(code, "%s; request %s keeps running on fal: get its output with `falgo result %s %s`, or stop it with `falgo cancel %s %s`", why, id, app, id, app, id)
+}
+
+// waitCutShort says why a wait under ctx ended before its answer: "" when
+// it has not; the --timeout sentence (and timeout true) when --timeout
+// ended it; else interrupted, in the words of the caller's surface.
+func (c *cli) waitCutShort(ctx context.Context, interrupted string) (why string, timeout bool) {
+	switch {
+	case ctx.Err() == nil:
+		return "", false
+	case timedOut(ctx):
+		return fmt.Sprintf("gave up waiting after %v (--timeout)", c.g.timeout), true
+	}
+	return interrupted, false
 }
 
 // describeError turns a command's error into the one line printed on

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	fal "github.com/falgo/fal"
+	"github.com/falgo/fal/internal/engine"
 	"github.com/spf13/cobra"
 )
 
@@ -196,7 +197,7 @@ func child(obj map[string]any, key string) (map[string]any, error) {
 			obj[key] = m
 			return m, nil
 		}
-		return nil, fmt.Errorf("is already set to %s, which is not an object", clipText(string(v), 40))
+		return nil, fmt.Errorf("is already set to %s, which is not an object", engine.Clip(string(v), 40))
 	default:
 		return nil, fmt.Errorf("is already set to a file, which is not an object")
 	}
@@ -245,7 +246,7 @@ func decodeInputObject(data []byte, what string) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&fields); err != nil || fields == nil {
 		if data[0] != '{' {
-			return nil, usageErrorf("%s must hold a JSON object such as {\"prompt\": \"a cat\"}, not %s", what, clipText(string(data), 40))
+			return nil, usageErrorf("%s must hold a JSON object such as {\"prompt\": \"a cat\"}, not %s", what, engine.Clip(string(data), 40))
 		}
 		return nil, usageErrorf("%s is not valid JSON: %s", what, jsonErrorAt(data))
 	}
@@ -353,20 +354,9 @@ func hasFiles(in map[string]any) bool {
 // quoteArg shows a command-line argument in an error: as is when it is
 // plain, quoted otherwise.
 func quoteArg(s string) string {
-	s = clipText(s, 80)
+	s = engine.Clip(s, 80)
 	if s != "" && !strings.ContainsAny(s, " \t\r\n\"'\\") && utf8.ValidString(s) {
 		return s
 	}
 	return fmt.Sprintf("%q", s)
-}
-
-// clipText shortens s to about n bytes for an error message.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }

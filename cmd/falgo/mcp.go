@@ -130,15 +130,11 @@ func (c *cli) serveMCP(ctx context.Context, o mcpOptions) error {
 		}
 		defer ln.Close()
 	}
-	cl, release, err := c.newClient()
+	cl, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}
 	defer release()
-	s, err := c.newPlatform(cl)
-	if err != nil {
-		return err
-	}
 	m := &mcpServer{c: c, o: o, cl: cl, s: s, budget: budget, secrets: c.mcpSecrets(), pending: map[string]*reservation{}}
 	srv := m.newServer()
 	if ln == nil {
@@ -281,10 +277,6 @@ type mcpServer struct {
 	s       *platformSession
 	budget  *spendCap
 	secrets []string
-
-	// smu serialises the platform session's lookups, whose memo of unlisted
-	// apps is not safe for concurrent use.
-	smu sync.Mutex
 
 	mu      sync.Mutex
 	pending map[string]*reservation // submitted requests whose cost is not settled

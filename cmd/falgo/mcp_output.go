@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"net/http"
 	"os"
@@ -34,6 +33,8 @@ type billingView struct {
 	Cost          string `json:"cost,omitempty"`
 	Currency      string `json:"currency,omitempty"`
 	Note          string `json:"note,omitempty"`
+
+	summary string // "1 megapixels × $0.003 = $0.003", or the units alone
 }
 
 // fileView is one file of an output: where it is, and whether it is also
@@ -64,17 +65,16 @@ func (m *mcpServer) await(ctx context.Context, req *mcp.CallToolRequest, app str
 		res, err = h.Result(ctx)
 	}
 	if err != nil {
-		var he *fal.HTTPError
 		var b *billingView
-		if errors.As(err, &he) && he.BillableUnits > 0 {
+		if units := failureUnits(err); units > 0 {
 			var cost *big.Rat
-			b, cost = m.billing(context.WithoutCancel(ctx), app, he.BillableUnits)
+			b, cost = m.billing(context.WithoutCancel(ctx), app, units)
 			r.settle(cost)
 		}
 		err = m.requestError(ctx, app, h.RequestID, err)
 		m.setRecord(h.RequestID, "failed", b, oneLine(err.Error()))
 		if b != nil {
-			return nil, fmt.Errorf("%w (billed %s)", err, b.summary())
+			return nil, fmt.Errorf("%w (billed %s)", err, b.summary)
 		}
 		return nil, err
 	}
@@ -95,32 +95,22 @@ func (m *mcpServer) await(ctx context.Context, req *mcp.CallToolRequest, app str
 // the cap (nil when the unit price is unknown). Without units (fal did not
 // say), the view says so.
 func (m *mcpServer) billing(ctx context.Context, app string, units float64) (*billingView, *big.Rat) {
-	if units <= 0 || math.IsNaN(units) || math.IsInf(units, 0) {
+	ur, us, ok := billableUnits(units)
+	if !ok {
 		return &billingView{Note: "fal reported no billable units for this request"}, nil
 	}
-	ur, us := unitsDecimal(units)
-	b := &billingView{BillableUnits: us}
-	p, err := m.s.price(ctx, app)
-	if err != nil {
-		b.Note = "the unit price is unknown: " + oneLine(err.Error())
-		return b, nil
+	b, err := m.s.priceUnits(ctx, app, ur)
+	v := &billingView{BillableUnits: us, summary: b.String()}
+	var bad *badPriceError
+	switch {
+	case errors.As(err, &bad):
+		v.Note = bad.Error()
+	case err != nil:
+		v.Note = "the unit price is unknown: " + oneLine(err.Error())
+	default:
+		v.Unit, v.UnitPrice, v.Cost, v.Currency = b.unit, b.unitPrice, formatDecimal(b.cost), b.currency
 	}
-	pr, ok := decimal(p.UnitPrice.String())
-	if !ok {
-		b.Note = fmt.Sprintf("fal's price %q is not a number", p.UnitPrice)
-		return b, nil
-	}
-	cost := new(big.Rat).Mul(ur, pr)
-	b.Unit, b.UnitPrice, b.Cost, b.Currency = p.Unit, p.UnitPrice.String(), formatDecimal(cost), p.Currency
-	return b, cost
-}
-
-// summary is "1 megapixels × $0.003 = $0.003", or the units alone.
-func (b *billingView) summary() string {
-	if b.Cost == "" {
-		return b.BillableUnits + " units"
-	}
-	return fmt.Sprintf("%s %s × %s = %s", b.BillableUnits, b.Unit, money(b.UnitPrice, b.Currency), money(b.Cost, b.Currency))
+	return v, b.cost
 }
 
 // mcpNotifier turns the statuses of a request into MCP progress

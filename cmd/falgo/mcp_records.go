@@ -78,16 +78,9 @@ func (m *mcpServer) listRequests(ctx context.Context, _ *mcp.CallToolRequest, in
 		limit = defaultRequestsLimit
 	}
 	limit = min(limit, platform.MaxRequestsLimit)
-	history := []platform.RequestRecord{}
-	for r, err := range m.s.pc.Requests(ctx, platform.RequestsParams{EndpointID: in.App, Limit: limit}) {
-		if err != nil {
-			out["history_error"] = oneLine(platformError("fal's request history", err).Error())
-			break
-		}
-		history = append(history, r)
-		if len(history) == limit {
-			break
-		}
+	history, err := m.s.requestHistory(ctx, platform.RequestsParams{EndpointID: in.App}, limit)
+	if err != nil {
+		out["history_error"] = oneLine(err.Error())
 	}
 	out["history"] = history
 	return textResult(out)

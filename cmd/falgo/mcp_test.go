@@ -568,6 +568,19 @@ func TestMCPCallRefusedByFalIsGivenBack(t *testing.T) {
 	}
 }
 
+// TestMCPCallNeverSentIsGivenBack: a submit that fails before anything is
+// sent (no credentials) queues nothing either, so it does not use up
+// --max-calls: the cap follows batch's rule of what fal did not queue.
+func TestMCPCallNeverSentIsGivenBack(t *testing.T) {
+	isolateCredentials(t)
+	c, _ := startMCP(t, "mcp", "--max-calls", "1")
+	for i := range 2 {
+		if msg := c.mustRefuse("run_model", map[string]any{"app": faltest.DemoEcho, "input": map[string]any{"a": 1}}); !strings.Contains(msg, "no fal credentials") {
+			t.Errorf("call %d without credentials: %q, want \"no fal credentials\"", i+1, msg)
+		}
+	}
+}
+
 // TestMCPLargeImageIsSavedNotInlined: an image over --inline-max is saved
 // under --save-dir and returned as a path and a URL.
 func TestMCPLargeImageIsSavedNotInlined(t *testing.T) {

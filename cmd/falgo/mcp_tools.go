@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	fal "github.com/falgo/fal"
 	"github.com/falgo/fal/platform"
@@ -140,16 +139,12 @@ func (m *mcpServer) searchModels(ctx context.Context, _ *mcp.CallToolRequest, in
 		limit = 20
 	}
 	limit = min(limit, 100)
+	models, more, err := m.s.searchModels(ctx, platform.ModelsParams{Query: in.Query, Category: in.Category}, limit)
+	if err != nil {
+		return nil, err
+	}
 	found := []modelView{}
-	more := false
-	for md, err := range m.s.pc.Models(ctx, platform.ModelsParams{Query: in.Query, Category: in.Category, Limit: min(limit+1, 100)}) {
-		if err != nil {
-			return nil, err
-		}
-		if len(found) == limit {
-			more = true
-			break
-		}
+	for _, md := range models {
 		v := modelView{EndpointID: md.EndpointID}
 		if d := md.Metadata; d != nil {
 			v.Name, v.Category, v.Status, v.Description = d.DisplayName, d.Category, string(d.Status), oneLineText(d.Description)
@@ -180,14 +175,9 @@ func (m *mcpServer) modelInputs(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if err := checkApp(in.App); err != nil {
 		return nil, err
 	}
-	m.smu.Lock()
 	ep, _, _, err := m.s.schema(ctx, in.App, false)
 	if err != nil {
-		err = m.s.unknownApp(ctx, in.App, err)
-	}
-	m.smu.Unlock()
-	if err != nil {
-		return nil, err
+		return nil, m.s.unknownApp(ctx, in.App, err)
 	}
 	out := map[string]any{"app": in.App, "title": ep.Title, "category": ep.Category}
 	var ins []inputView
@@ -218,26 +208,16 @@ func (m *mcpServer) estimateCost(ctx context.Context, _ *mcp.CallToolRequest, in
 	if in.Calls < 0 || in.Units < 0 || (in.Calls > 0 && in.Units > 0) {
 		return nil, errors.New("give calls (a whole number, 1 or more) or units (a positive number), not both")
 	}
-	v := estimateView{EndpointID: in.App}
-	var req platform.EstimateRequest
+	calls, us := 0, ""
 	if in.Units > 0 {
-		req.Units = map[string]float64{in.App: in.Units}
-		_, us := unitsDecimal(in.Units)
-		v.UnitQuantity = json.Number(us)
-		if p, err := m.s.price(ctx, in.App); err == nil {
-			v.Unit, v.UnitPrice = p.Unit, p.UnitPrice
-		}
+		_, us = unitsDecimal(in.Units)
 	} else {
-		v.CallQuantity = max(in.Calls, 1)
-		req.Calls = map[string]int{in.App: v.CallQuantity}
+		calls = max(in.Calls, 1)
 	}
-	est, err := m.s.pc.Estimate(ctx, req)
+	v, err := m.s.estimate(ctx, in.App, calls, in.Units, us)
 	if err != nil {
-		m.smu.Lock()
-		defer m.smu.Unlock()
-		return nil, m.s.unknownApp(ctx, in.App, err)
+		return nil, err
 	}
-	v.EstimateType, v.TotalCost, v.Currency = est.Type, est.TotalCost, est.Currency
 	return textResult(map[string]any{"estimate": v, "cap": m.budget.view()})
 }
 
@@ -285,12 +265,9 @@ func (m *mcpServer) admitAndSubmit(ctx context.Context, req *mcp.CallToolRequest
 	}
 	h, err := submitSafely(ctx, m.cl, app, raw)
 	if err != nil {
-		var he *fal.HTTPError
-		if errors.As(err, &he) && he.StatusCode < 500 {
-			r.release() // fal answered and refused: nothing was queued
+		if judgeSubmit(err) != unknown {
+			r.release() // fal did not queue it (batch's rule): nothing to count
 		}
-		m.smu.Lock()
-		defer m.smu.Unlock()
 		return nil, nil, m.s.unknownApp(ctx, app, err)
 	}
 	m.track(app, h.RequestID, r)
@@ -321,13 +298,7 @@ func (m *mcpServer) checkInput(ctx context.Context, app string, raw json.RawMess
 	if err != nil {
 		return fmt.Errorf("input: %s", oneLine(err.Error()))
 	}
-	m.smu.Lock()
-	ep, _, _ := m.s.checkSchema(ctx, app)
-	m.smu.Unlock()
-	if ep == nil {
-		return nil
-	}
-	problems := ep.Validate(dec)
+	problems := m.s.checkAgainstSchema(ctx, app, dec).problems
 	if len(problems) == 0 {
 		return nil
 	}
@@ -380,7 +351,7 @@ func (m *mcpServer) handle(app, id string) (*fal.RequestHandle, error) {
 	if err := checkApp(app); err != nil {
 		return nil, err
 	}
-	if id == "" || strings.ContainsAny(id, "/?#%\\ \t\r\n") {
+	if !validRequestID(id) {
 		return nil, fmt.Errorf("%q is not a request id; use the request_id that submit_request or run_model returned", id)
 	}
 	return m.cl.Handle(app, id)
@@ -388,15 +359,10 @@ func (m *mcpServer) handle(app, id string) (*fal.RequestHandle, error) {
 
 // requestError explains a failed call about request id of app.
 func (m *mcpServer) requestError(ctx context.Context, app, id string, err error) error {
-	var he *fal.HTTPError
-	if errors.As(err, &he) && he.StatusCode == 404 {
+	if requestNotFound(err) {
 		return fmt.Errorf("fal knows no request %s for %s (a wrong id or app, or the result has expired)", id, app)
 	}
-	if ctx.Err() != nil {
-		why := "the call was cancelled"
-		if timedOut(ctx) {
-			why = fmt.Sprintf("gave up waiting after %v (--timeout)", m.c.g.timeout)
-		}
+	if why, _ := m.c.waitCutShort(ctx, "the call was cancelled"); why != "" {
 		return fmt.Errorf("%s; request %s keeps running: request_result fetches its output, cancel_request stops it", why, id)
 	}
 	return err

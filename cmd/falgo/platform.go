@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	fal "github.com/falgo/fal"
@@ -33,7 +34,8 @@ var historyRetries = fal.RetryPolicy{MaxAttempts: 5, BaseDelay: 200 * time.Milli
 
 // platformSession is what a command needs to use fal's Platform API: the
 // platform client on the command's fal client, one for quick lookups, and
-// the cache of schemas and prices for its API host.
+// the cache of schemas and prices for its API host. Safe for concurrent
+// use (falgo mcp serves several tool calls at once).
 type platformSession struct {
 	c     *cli
 	pc    *platform.Client // the command's own calls, retried like any
@@ -43,8 +45,24 @@ type platformSession struct {
 	history *platform.Client
 	host    string // the cache key of the API host; "" caches nothing on disk
 	cache   *diskCache
+
+	mu sync.Mutex
 	// notListed remembers the apps fal's catalogue said it does not list.
-	notListed map[string]bool
+	notListed map[string]bool // guarded by mu
+}
+
+// markNotListed remembers that fal's catalogue does not list app.
+func (s *platformSession) markNotListed(app string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notListed[app] = true
+}
+
+// isNotListed reports whether fal's catalogue said it does not list app.
+func (s *platformSession) isNotListed(app string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notListed[app]
 }
 
 // newPlatform builds the Platform API client of a command on its fal
@@ -83,19 +101,19 @@ func (c *cli) diskCache() *diskCache {
 	return c.cache
 }
 
-// platformCommand starts a command that only talks to the Platform API:
-// its fal client, the platform session on it, and the release function.
-func (c *cli) platformCommand() (*platformSession, func(), error) {
+// connect starts a command that uses the Platform API: its fal client,
+// the platform session on it, and the function that releases them.
+func (c *cli) connect() (*fal.Client, *platformSession, func(), error) {
 	cl, release, err := c.newClient()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s, err := c.newPlatform(cl)
 	if err != nil {
 		release()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return s, release, nil
+	return cl, s, release, nil
 }
 
 // apiHostKey names the API host the command talks to, as the key of the
@@ -210,7 +228,7 @@ func (s *platformSession) unknownApp(ctx context.Context, app string, err error)
 	}
 	lctx, cancel := context.WithTimeout(ctx, platformLookupTimeout)
 	defer cancel()
-	if !errors.Is(err, platform.ErrNotFound) && !s.notListed[app] {
+	if !errors.Is(err, platform.ErrNotFound) && !s.isNotListed(app) {
 		if _, merr := s.quick.Model(lctx, app); !errors.Is(merr, platform.ErrNotFound) {
 			return err
 		}

@@ -63,24 +63,18 @@ func (c *cli) requests(ctx context.Context, app string, o requestsOptions) error
 	if o.limit < 1 {
 		return usageErrorf("--limit %d: give 1 or more", o.limit)
 	}
-	s, release, err := c.platformCommand()
+	_, s, release, err := c.connect()
 	if err != nil {
 		return err
 	}
 	defer release()
-	p := platform.RequestsParams{EndpointID: app, Status: platform.RequestStatus(o.status), Limit: min(o.limit, platform.MaxRequestsLimit)}
+	p := platform.RequestsParams{EndpointID: app, Status: platform.RequestStatus(o.status)}
 	if o.payloads {
 		p.Expand = []string{platform.ExpandPayloads}
 	}
-	recs := []platform.RequestRecord{}
-	for r, err := range s.pc.Requests(ctx, p) {
-		if err != nil {
-			return platformError("fal's request history", err)
-		}
-		recs = append(recs, r)
-		if len(recs) == o.limit {
-			break
-		}
+	recs, err := s.requestHistory(ctx, p, o.limit)
+	if err != nil {
+		return err
 	}
 	if !c.wantTable() {
 		return c.printJSON(recs)
@@ -131,4 +125,22 @@ func payloadText(raw []byte) string {
 		return string(c)
 	}
 	return oneLineText(string(raw))
+}
+
+// requestHistory lists up to limit records of fal's request history that
+// match p, in pages of at most platform.MaxRequestsLimit. On failure it
+// returns the records read so far and the error, explained.
+func (s *platformSession) requestHistory(ctx context.Context, p platform.RequestsParams, limit int) ([]platform.RequestRecord, error) {
+	p.Limit = min(limit, platform.MaxRequestsLimit)
+	recs := []platform.RequestRecord{}
+	for r, err := range s.pc.Requests(ctx, p) {
+		if err != nil {
+			return recs, platformError("fal's request history", err)
+		}
+		recs = append(recs, r)
+		if len(recs) == limit {
+			break
+		}
+	}
+	return recs, nil
 }

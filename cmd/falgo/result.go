@@ -44,15 +44,11 @@ func (c *cli) result(ctx context.Context, app, id string, o resultOptions) error
 	if err := checkSaveDir(o.save); err != nil {
 		return err
 	}
-	h, cl, release, err := c.handle(app, id)
+	h, cl, s, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
 	defer release()
-	s, err := c.newPlatform(cl)
-	if err != nil {
-		return err
-	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	p := newProgress(c.con, app, "waiting", o.quiet)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -96,9 +95,9 @@ func (c *cli) runApp(ctx context.Context, app string, o runOptions) error {
 		state = "uploading input files"
 	}
 	p := newProgress(c.con, app, state, o.quiet)
-	if err := uploadInputs(wctx, cl, in); err != nil {
+	if err := c.uploadInputs(k); err != nil {
 		p.finish(err)
-		return c.uploadError(wctx, err)
+		return err
 	}
 	if o.sync {
 		p.setState("running")
@@ -138,6 +137,15 @@ func submitSafely(ctx context.Context, cl *fal.Client, app string, in any, opts 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitGrace)
 	defer cancel()
 	return cl.Submit(sctx, app, in, opts...)
+}
+
+// uploadInputs uploads the files of k's input (key=@path values), saying
+// on failure that nothing was submitted.
+func (c *cli) uploadInputs(k *call) error {
+	if err := uploadInputs(k.ctx, k.cl, k.in); err != nil {
+		return c.uploadError(k.ctx, err)
+	}
+	return nil
 }
 
 // uploadError explains a failed upload of the input's files.
@@ -200,10 +208,15 @@ func (c *cli) syncError(ctx context.Context, err error) error {
 	return err
 }
 
+// requestNotFound reports fal's answer that it knows no such request: a
+// wrong id or app, or a result that has expired.
+func requestNotFound(err error) bool {
+	return httpStatus(err) == http.StatusNotFound
+}
+
 // notFound rewrites a 404 for request id of app into advice.
 func (c *cli) notFound(err error, app, id string) error {
-	var he *fal.HTTPError
-	if !errors.As(err, &he) || he.StatusCode != http.StatusNotFound {
+	if !requestNotFound(err) {
 		return err
 	}
 	msg := "fal knows no request " + id + " for " + app + " (a wrong id or app, or the result has expired)"

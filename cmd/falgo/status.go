@@ -90,15 +90,11 @@ func viewStatus(id string, st fal.Status) statusView {
 
 // status is `falgo status`.
 func (c *cli) status(ctx context.Context, app, id string, o statusOptions) error {
-	h, cl, release, err := c.handle(app, id)
+	h, _, s, release, err := c.handle(app, id)
 	if err != nil {
 		return err
 	}
 	defer release()
-	s, err := c.newPlatform(cl)
-	if err != nil {
-		return err
-	}
 	wctx, stop := c.waitContext(ctx)
 	defer stop()
 	if !o.watch {

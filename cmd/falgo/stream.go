@@ -52,8 +52,8 @@ func (c *cli) stream(ctx context.Context, app string, f inputFlags, noValidate b
 	}
 	defer k.done()
 	in, cl, wctx := k.in, k.cl, k.ctx
-	if err := uploadInputs(wctx, cl, in); err != nil {
-		return c.uploadError(wctx, err)
+	if err := c.uploadInputs(k); err != nil {
+		return err
 	}
 	// On a terminal the text is shown as it is written; a pipe and --json
 	// get one JSON line per event.

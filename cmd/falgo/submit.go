@@ -73,8 +73,8 @@ func (c *cli) submitApp(ctx context.Context, app string, o submitOptions) error 
 	}
 	defer k.done()
 	in, cl, wctx := k.in, k.cl, k.ctx
-	if err := uploadInputs(wctx, cl, in); err != nil {
-		return c.uploadError(wctx, err)
+	if err := c.uploadInputs(k); err != nil {
+		return err
 	}
 	h, err := submitSafely(wctx, cl, app, in, opts...)
 	if err != nil {
