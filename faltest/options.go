@@ -27,6 +27,7 @@ type settings struct {
 	retention    time.Duration
 	apiKeys      []string
 	credits      float64
+	tls          bool
 	errs         []error
 }
 

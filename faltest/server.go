@@ -39,8 +39,16 @@ type Server struct {
 	// so every Platform API endpoint (/api) works with it; WithAPIKey adds
 	// keys of the API scope.
 	Key string
+	// CertPEM is the PEM-encoded certificate the server presents with
+	// WithTLS (a self-signed root for the loopback names); nil otherwise.
+	CertPEM []byte
+	// RunHost and QueueHost are set with WithTLS: the host:port of the
+	// listeners that serve fal.run's and queue.fal.run's paths at their
+	// root, for clients that build https://{host}/{app}.
+	RunHost, QueueHost string
 
 	cfg      settings
+	tls      tlsState
 	listener net.Listener
 	http     *http.Server
 	mux      *http.ServeMux
@@ -134,15 +142,46 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	s.listener = ln
 	s.URL = "http://" + ln.Addr().String()
+	if cfg.tls {
+		if err := s.setupTLS(ln.Addr()); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("faltest: %w", err)
+		}
+	}
 	s.mux = http.NewServeMux()
 	s.mount(s.mux)
 	s.http = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		Protocols:         serverProtocols(),
+	}
+	if cfg.tls {
+		s.http.TLSConfig = s.tls.config
+		s.http.Protocols.SetHTTP2(true)
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		if err := s.startTLSHosts(host); err != nil {
+			ln.Close()
+			s.closeTLSHosts()
+			return nil, fmt.Errorf("faltest: %w", err)
+		}
+		go func() { _ = s.http.ServeTLS(ln, "", "") }()
+		return s, nil
 	}
 	go func() { _ = s.http.Serve(ln) }()
 	return s, nil
+}
+
+// serverProtocols are what the server speaks on its one listener: HTTP/1.1
+// and HTTP/2 without TLS (h2c with prior knowledge, as a client that
+// knows the server speaks it sends), so that a client can be measured
+// over HTTP/2 as fal's hosts serve it (over TLS) without a certificate.
+// HTTP/1.1 stays for websockets and for clients that speak nothing else.
+func serverProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
 }
 
 // mount registers every route. A owns /run/, /queue/ and the webhook JWKS;
@@ -173,6 +212,7 @@ func (s *Server) Close() {
 	s.cancel()
 	s.closeRealtime()
 	_ = s.http.Close()
+	s.closeTLSHosts()
 	t := time.NewTimer(closeWait)
 	defer t.Stop()
 	select {
@@ -201,14 +241,19 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // applied after the server's own. It panics with a clear message if an
 // option is invalid, since that is a bug in the calling test.
 func (s *Server) Client(opts ...fal.Option) *fal.Client {
-	all := append([]fal.Option{
+	run, queue, rest, cdn, api := s.hosts()
+	all := []fal.Option{
 		fal.WithKey(s.Key),
-		fal.WithRunHost(s.URL + "/run"),
-		fal.WithQueueHost(s.URL + "/queue"),
-		fal.WithRestHost(s.URL + "/rest"),
-		fal.WithCDNHost(s.URL + "/cdn"),
-		fal.WithAPIHost(s.URL + "/api"),
-	}, opts...)
+		fal.WithRunHost(run),
+		fal.WithQueueHost(queue),
+		fal.WithRestHost(rest),
+		fal.WithCDNHost(cdn),
+		fal.WithAPIHost(api),
+	}
+	if t := s.trustOption(); t != nil {
+		all = append(all, t)
+	}
+	all = append(all, opts...)
 	c, err := fal.NewClient(all...)
 	if err != nil {
 		panic(fmt.Sprintf("faltest: Server.Client: invalid option: %v", err))
@@ -221,15 +266,18 @@ func (s *Server) Client(opts ...fal.Option) *fal.Client {
 // admin key), FAL_RUN_HOST, FAL_QUEUE_RUN_HOST, FAL_REST_HOST,
 // FAL_CDN_HOST and FAL_API_HOST (the Platform API, <URL>/api), in that
 // order, as "NAME=value" strings ready for exec.Cmd.Env. The official
-// Python and JS clients read only some of them.
+// Python and JS clients read only some of them. With WithTLS the run and
+// queue hosts are bare (RunHost, QueueHost), as the Python client wants
+// them; the process also needs to trust CertPEM.
 func (s *Server) Env() []string {
+	run, queue, rest, cdn, api := s.hosts()
 	return []string{
 		"FAL_KEY=" + s.Key,
-		"FAL_RUN_HOST=" + s.URL + "/run",
-		"FAL_QUEUE_RUN_HOST=" + s.URL + "/queue",
-		"FAL_REST_HOST=" + s.URL + "/rest",
-		"FAL_CDN_HOST=" + s.URL + "/cdn",
-		"FAL_API_HOST=" + s.URL + "/api",
+		"FAL_RUN_HOST=" + run,
+		"FAL_QUEUE_RUN_HOST=" + queue,
+		"FAL_REST_HOST=" + rest,
+		"FAL_CDN_HOST=" + cdn,
+		"FAL_API_HOST=" + api,
 	}
 }
 

@@ -34,6 +34,8 @@ type localOptions struct {
 	startup     time.Duration // --startup: cold start of each runner slot
 	faults      string        // --faults: the fault spec
 	faultSeed   int64         // --fault-seed
+	tls         bool          // --tls: HTTPS, with bare run and queue hosts
+	certFile    string        // --cert-file: where --tls writes its certificate
 }
 
 // newLocalCmd builds `falgo local`; the flags land in localOptions.
@@ -58,9 +60,9 @@ Platform API endpoint works with it.
 
 --addr defaults to 127.0.0.1:8080; use 127.0.0.1:0 for a free port (the exports
 tell which one was chosen). Only loopback addresses are accepted unless
---allow-remote is given, which also requires --key: the server has no TLS and
-its default key is a published test key, so on a reachable address anyone
-could run apps and store files on it.
+--allow-remote is given, which also requires --key: the server's default key
+is a published test key (and its --tls certificate is self-signed), so on a
+reachable address anyone could run apps and store files on it.
 
 At start it lists the apps it serves on stderr; --list prints them on
 stdout and exits without serving.
@@ -73,6 +75,8 @@ queue and report their position, and --startup D makes each runner's first
 request wait D as a cold start (IN_QUEUE at position 0 meanwhile).
 
 ` + faultsHelp + `
+
+` + localTLSHelp + `
 
 Exit codes: 0 stopped cleanly by SIGINT/SIGTERM (or --list), 1 could not
 start (for example the port is taken) or could not write to stdout, 2 bad
@@ -102,12 +106,17 @@ command line.`,
 	f.DurationVar(&o.startup, "startup", 0, "cold start: each runner's first request waits this long, e.g. 5s")
 	f.StringVar(&o.faults, "faults", "", "inject failures: `RULES` such as 'submit:429:count=2,result:502:every=3' (see --help)")
 	f.Int64Var(&o.faultSeed, "fault-seed", 1, "seed of the rate=P fault draws")
+	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a generated certificate, and bare run and queue hosts (for the Python and JS clients)")
+	f.StringVar(&o.certFile, "cert-file", "", "with --tls, write the certificate to `PATH` (default: a new file in the temporary directory, removed at stop)")
 	return cmd
 }
 
 // serverOptions are the faltest options the flags ask for.
 func (o localOptions) serverOptions() ([]faltest.Option, error) {
 	opts := []faltest.Option{faltest.WithAddr(o.addr), faltest.WithKey(o.key), faltest.WithDemoDelay(o.latency)}
+	if o.tls {
+		opts = append(opts, faltest.WithTLS())
+	}
 	var app []faltest.AppOption
 	if o.runners > 0 {
 		app = append(app, faltest.Concurrency(o.runners))
@@ -161,7 +170,17 @@ func runLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) err
 	}
 	defer srv.Close()
 
-	exports, err := formatExports(srv.Env())
+	env, advice := srv.Env(), ""
+	if o.tls {
+		path, remove, err := writeCert(o.certFile, srv.CertPEM)
+		if err != nil {
+			return err
+		}
+		defer remove()
+		env = append(env, "SSL_CERT_FILE="+path, "NODE_EXTRA_CA_CERTS="+path)
+		advice = tlsAdvice(srv, path)
+	}
+	exports, err := formatExports(env)
 	if err != nil {
 		return err
 	}
@@ -175,6 +194,7 @@ func runLocal(ctx context.Context, o localOptions, stdout, stderr io.Writer) err
 		fmt.Fprint(stderr, "  "+l)
 	}
 	fmt.Fprintln(stderr)
+	fmt.Fprint(stderr, advice)
 	<-ctx.Done()
 	fmt.Fprintln(stderr, "falgo local: stopping")
 	return nil
