@@ -30,7 +30,9 @@ type Request struct {
 	// App is the id the app was registered under, e.g. "fal-ai/flux/dev".
 	App string
 	// Path is the part of the called URL below App ("" for none), e.g.
-	// "image-to-image" for a call to fal-ai/fast-sdxl/image-to-image.
+	// "image-to-image" for a call to me/app/image-to-image when only
+	// me/app is registered. (The demo apps answer 404 to a Path: their
+	// endpoints are registered apps of their own.)
 	Path string
 	// RequestID is fal's id for the request: the queue request id for queue
 	// jobs, the x-fal-request-id response header otherwise.

@@ -19,6 +19,15 @@ const (
 	DemoFluxSchnell = "fal-ai/flux/schnell"
 	DemoFluxDev     = "fal-ai/flux/dev"
 	DemoFastSDXL    = "fal-ai/fast-sdxl"
+	// DemoFastSDXLImageToImage, DemoFastSDXLInpainting and
+	// DemoFluxDevImageToImage are the image-to-image endpoints of those
+	// apps: they require image_url (and, inpainting, mask_url), read it
+	// from a data URI or a file stored on the same Server (never from
+	// anywhere else), and draw images of its size unless image_size says
+	// otherwise.
+	DemoFastSDXLImageToImage = "fal-ai/fast-sdxl/image-to-image"
+	DemoFastSDXLInpainting   = "fal-ai/fast-sdxl/inpainting"
+	DemoFluxDevImageToImage  = "fal-ai/flux/dev/image-to-image"
 	// DemoRealtimeLCM is the realtime demo: a small, fast text-to-image
 	// app (default 512×512) meant for the realtime websocket, usable
 	// through every other entry point too.
@@ -43,7 +52,10 @@ func DemoApps() []DemoApp {
 	return []DemoApp{
 		{DemoFluxSchnell, "text to image, 4 steps (FLUX.1 [schnell]'s input and output)"},
 		{DemoFluxDev, "text to image, 28 steps (FLUX.1 [dev]'s input and output)"},
+		{DemoFluxDevImageToImage, "image to image, 40 steps; output sized from image_url"},
 		{DemoFastSDXL, "text to image, 25 steps (fast-sdxl's input and output)"},
+		{DemoFastSDXLImageToImage, "image to image, 25 steps; output sized from image_url"},
+		{DemoFastSDXLInpainting, "inpainting (image_url and mask_url), 25 steps"},
 		{DemoRealtimeLCM, "small fast text to image, for the realtime websocket"},
 		{DemoAnyLLM, "text reply, streamed as it grows (any-llm's input and output)"},
 		{DemoEcho, "returns its input; _sleep_ms, _logs, _events and _error control it"},
@@ -59,13 +71,18 @@ func (s *Server) registerDemoApps() {
 	dev.steps, dev.maxSteps = 28, 50
 	sdxl := t2iConfig{size: "square_hd", steps: 25, maxSteps: 50, maxImages: 8, minCFG: 0, maxCFG: 20}
 	lcm := t2iConfig{size: "square", steps: 6, maxSteps: 32, maxImages: 8, minCFG: 0, maxCFG: 20}
+	devI2I := dev
+	devI2I.steps = 40
 	handlers := map[string]HandlerFunc{
-		DemoFluxSchnell: textToImage(DemoFluxSchnell, flux, d),
-		DemoFluxDev:     textToImage(DemoFluxDev, dev, d),
-		DemoFastSDXL:    textToImage(DemoFastSDXL, sdxl, d),
-		DemoRealtimeLCM: textToImage(DemoRealtimeLCM, lcm, d/4),
-		DemoAnyLLM:      anyLLM(d),
-		DemoEcho:        echo,
+		DemoFluxSchnell:          textToImage(DemoFluxSchnell, flux, d),
+		DemoFluxDev:              textToImage(DemoFluxDev, dev, d),
+		DemoFluxDevImageToImage:  imageToImage(DemoFluxDevImageToImage, i2iConfig{t2iConfig: devI2I, minStrength: 0.01}, d),
+		DemoFastSDXL:             textToImage(DemoFastSDXL, sdxl, d),
+		DemoFastSDXLImageToImage: imageToImage(DemoFastSDXLImageToImage, i2iConfig{t2iConfig: sdxl, minStrength: 0.05}, d),
+		DemoFastSDXLInpainting:   imageToImage(DemoFastSDXLInpainting, i2iConfig{t2iConfig: sdxl, minStrength: 0.01, mask: true}, d),
+		DemoRealtimeLCM:          textToImage(DemoRealtimeLCM, lcm, d/4),
+		DemoAnyLLM:               anyLLM(d),
+		DemoEcho:                 echo,
 	}
 	for _, a := range DemoApps() {
 		opts := append(demoOptions(a.ID), s.cfg.demoAppOpts...)
@@ -178,71 +195,95 @@ func parseImageSize(raw json.RawMessage, def string) (int, int, error) {
 // textToImage builds a text-to-image demo app: it logs its progress,
 // takes about delay, and outputs num_images deterministic PNGs (image i
 // drawn from prompt and seed+i) stored on the server's CDN (or inlined as
-// data URIs with sync_mode). It bills megapixels or images (cfg).
+// data URIs with sync_mode). It bills megapixels or images (cfg). It
+// answers only its own id: a sub-path is a 404 (see knownPath).
 func textToImage(id string, cfg t2iConfig, delay time.Duration) HandlerFunc {
-	defaultSize, defaultSteps := cfg.size, cfg.steps
 	return func(ctx context.Context, req *Request) (any, error) {
 		start := time.Now()
-		if err := requireObject(req.Input); err != nil {
-			return nil, err
-		}
 		var in t2iInput
-		if err := req.Decode(&in); err != nil {
+		if err := decodeDemoInput(req, &in); err != nil {
 			return nil, err
 		}
 		if err := requirePrompt(in.Prompt); err != nil {
 			return nil, err
 		}
-		w, h, err := parseImageSize(in.ImageSize, defaultSize)
+		w, h, err := parseImageSize(in.ImageSize, cfg.size)
 		if err != nil {
 			return nil, err
 		}
-		n := 1
-		if in.NumImages != nil {
-			n = *in.NumImages
-			if n < 1 || n > cfg.maxImages {
-				return nil, ValidationError("num_images", fmt.Sprintf("num_images must be between 1 and %d", cfg.maxImages))
-			}
+		job, err := cfg.imageJob(&in, w, h)
+		if err != nil {
+			return nil, err
 		}
-		steps := defaultSteps
-		if in.NumInferenceSteps != nil {
-			steps = *in.NumInferenceSteps
-			if steps < 1 || steps > cfg.maxSteps {
-				return nil, ValidationError("num_inference_steps", fmt.Sprintf("num_inference_steps must be between 1 and %d", cfg.maxSteps))
-			}
-		}
-		if g := in.GuidanceScale; g != nil && (*g < cfg.minCFG || *g > cfg.maxCFG) {
-			return nil, ValidationError("guidance_scale", fmt.Sprintf("guidance_scale must be between %g and %g", cfg.minCFG, cfg.maxCFG))
-		}
-		req.Log("INFO", fmt.Sprintf("Loading %s", id))
-		seed := pickSeed(req, in.Seed)
-		for i := 1; i <= steps; i++ {
-			if err := sleepCtx(ctx, delay/time.Duration(steps)); err != nil {
-				return nil, err
-			}
-			req.Log("INFO", fmt.Sprintf("Step %d/%d", i, steps))
-		}
-		out := t2iOutput{Seed: seed, Prompt: *in.Prompt, HasNSFWConcepts: make([]bool, n)}
-		for i := 0; i < n; i++ {
-			data := drawPNG(*in.Prompt, seed+int64(i), w, h)
-			url := ""
-			if in.SyncMode {
-				url = "data:image/png;base64," + base64.StdEncoding.EncodeToString(data)
-			} else {
-				url = req.Upload("image/png", fmt.Sprintf("image-%d.png", i), data)
-			}
-			out.Images = append(out.Images, ImageFile{URL: url, Width: w, Height: h, ContentType: "image/png"})
-		}
-		out.Timings = map[string]float64{"inference": time.Since(start).Seconds()}
-		req.Log("INFO", fmt.Sprintf("Generated %d image(s)", n))
-		units := float64(n)
-		if cfg.perMegapixel {
-			perImage := (w*h + megapixel - 1) / megapixel
-			units = float64(n * perImage)
-		}
-		req.SetBillableUnits(units)
-		return out, nil
+		return job.run(ctx, req, id, delay, start)
 	}
+}
+
+// imageJob is one validated call of an image demo: what to draw.
+type imageJob struct {
+	cfg    t2iConfig
+	in     *t2iInput
+	w, h   int
+	n      int // images
+	steps  int // inference steps
+	prompt string
+}
+
+// imageJob checks the generation parameters every image demo shares
+// (num_images, num_inference_steps, guidance_scale) against cfg's limits
+// and returns the job drawing w×h images. The prompt has been checked.
+func (cfg t2iConfig) imageJob(in *t2iInput, w, h int) (imageJob, error) {
+	job := imageJob{cfg: cfg, in: in, w: w, h: h, n: 1, steps: cfg.steps, prompt: *in.Prompt}
+	if in.NumImages != nil {
+		job.n = *in.NumImages
+		if job.n < 1 || job.n > cfg.maxImages {
+			return job, ValidationError("num_images", fmt.Sprintf("num_images must be between 1 and %d", cfg.maxImages))
+		}
+	}
+	if in.NumInferenceSteps != nil {
+		job.steps = *in.NumInferenceSteps
+		if job.steps < 1 || job.steps > cfg.maxSteps {
+			return job, ValidationError("num_inference_steps", fmt.Sprintf("num_inference_steps must be between 1 and %d", cfg.maxSteps))
+		}
+	}
+	if g := in.GuidanceScale; g != nil && (*g < cfg.minCFG || *g > cfg.maxCFG) {
+		return job, ValidationError("guidance_scale", fmt.Sprintf("guidance_scale must be between %g and %g", cfg.minCFG, cfg.maxCFG))
+	}
+	return job, nil
+}
+
+// run logs the job's progress over about delay, draws its images, stores
+// them (or inlines them with sync_mode) and bills them.
+func (job imageJob) run(ctx context.Context, req *Request, id string, delay time.Duration, start time.Time) (t2iOutput, error) {
+	req.Log("INFO", fmt.Sprintf("Loading %s", id))
+	seed := pickSeed(req, job.in.Seed)
+	for i := 1; i <= job.steps; i++ {
+		if err := sleepCtx(ctx, delay/time.Duration(job.steps)); err != nil {
+			return t2iOutput{}, err
+		}
+		req.Log("INFO", fmt.Sprintf("Step %d/%d", i, job.steps))
+	}
+	w, h, n := job.w, job.h, job.n
+	out := t2iOutput{Seed: seed, Prompt: job.prompt, HasNSFWConcepts: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		data := drawPNG(job.prompt, seed+int64(i), w, h)
+		url := ""
+		if job.in.SyncMode {
+			url = "data:image/png;base64," + base64.StdEncoding.EncodeToString(data)
+		} else {
+			url = req.Upload("image/png", fmt.Sprintf("image-%d.png", i), data)
+		}
+		out.Images = append(out.Images, ImageFile{URL: url, Width: w, Height: h, ContentType: "image/png"})
+	}
+	out.Timings = map[string]float64{"inference": time.Since(start).Seconds()}
+	req.Log("INFO", fmt.Sprintf("Generated %d image(s)", n))
+	units := float64(n)
+	if job.cfg.perMegapixel {
+		perImage := (w*h + megapixel - 1) / megapixel
+		units = float64(n * perImage)
+	}
+	req.SetBillableUnits(units)
+	return out, nil
 }
 
 // pickSeed is the seed given, else a random one, which is logged so that
@@ -277,11 +318,8 @@ type llmOutput struct {
 // "partial": false) when streamed.
 func anyLLM(delay time.Duration) HandlerFunc {
 	return func(ctx context.Context, req *Request) (any, error) {
-		if err := requireObject(req.Input); err != nil {
-			return nil, err
-		}
 		var in llmInput
-		if err := req.Decode(&in); err != nil {
+		if err := decodeDemoInput(req, &in); err != nil {
 			return nil, err
 		}
 		if err := requirePrompt(in.Prompt); err != nil {

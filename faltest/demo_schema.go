@@ -16,6 +16,15 @@ import (
 //     15183e7dd). Property names, order (x-fal-order-properties), titles,
 //     descriptions, defaults, enums and ranges come from there, simplified
 //     as noted on each type.
+//   - fal-ai/fast-sdxl/image-to-image, fal-ai/fast-sdxl/inpainting and
+//     fal-ai/flux/dev/image-to-image: the endpoint ids, output and
+//     categories as github.com/carlosdp/fal-rs generated them from fal's
+//     catalogue (fal/src/endpoints/fal_ai/fast_sdxl/{image_to_image,
+//     inpainting}/mod.rs); inputs are the text-to-image inputs of the same
+//     app plus image_url (mask_url), strength and fal's "leave it none to
+//     infer from the prompt image" image_size. Strength ranges and the
+//     40-step default of FLUX.1 [dev] image-to-image are as remembered
+//     from fal's model pages, not checked against a saved document.
 //   - fal-ai/any-llm (no longer listed by fal): the types fal-js generated
 //     from its OpenAPI document, github.com/fal-ai/fal-js,
 //     libs/client/src/types/endpoints.ts (AnyLlmInput, AnyLlmOutput, at
@@ -137,6 +146,60 @@ type fastSDXLInput struct {
 	Format              string         `json:"format,omitempty" description:"The format of the generated image. faltest draws PNGs whatever the value." enum:"jpeg,png" default:"png"`
 }
 
+// fastSDXLImageToImageInput is fast-sdxl/image-to-image's
+// ImageToImageInput: the text-to-image input with the image to start
+// from and the strength; image_size defaults to the input image's size.
+type fastSDXLImageToImageInput struct {
+	_        struct{} `title:"ImageToImageInput"`
+	ImageURL string   `json:"image_url" title:"Image Url" description:"The URL of the image to use as a starting point for the generation. faltest reads data URIs and files stored on the faltest server only."`
+	Strength float64  `json:"strength,omitempty" description:"Determines how much the generated image resembles the initial image (faltest accepts and ignores it)." minimum:"0.05" maximum:"1" default:"0.95"`
+	sdxlImageFields
+}
+
+// fastSDXLInpaintingInput is fast-sdxl/inpainting's InpaintingInput:
+// image-to-image with the mask of the area to paint.
+type fastSDXLInpaintingInput struct {
+	_        struct{} `title:"InpaintingInput"`
+	ImageURL string   `json:"image_url" title:"Image Url" description:"The URL of the image to use as a starting point for the generation. faltest reads data URIs and files stored on the faltest server only."`
+	MaskURL  string   `json:"mask_url" title:"Mask Url" description:"The URL of the mask to use for inpainting. faltest reads data URIs and files stored on the faltest server only."`
+	Strength float64  `json:"strength,omitempty" description:"Determines how much the generated image resembles the initial image (faltest accepts and ignores it)." minimum:"0.01" maximum:"1" default:"0.95"`
+	sdxlImageFields
+}
+
+// sdxlImageFields are the fields fast-sdxl's image-to-image and
+// inpainting inputs share with its text-to-image input (embedded, they
+// become properties of the input).
+type sdxlImageFields struct {
+	Prompt              string          `json:"prompt" description:"The prompt to use for generating the image. Be as descriptive as possible for best results."`
+	NegativePrompt      string          `json:"negative_prompt,omitempty" description:"The negative prompt to use. Use it to address details that you don't want in the image. This could be colors, objects, scenery and even the small details (e.g. moustache, blurry, low resolution)." default:""`
+	ImageSize           *imageSizeParam `json:"image_size,omitempty" description:"The size of the generated image. Leave it none to automatically infer from the prompt image."`
+	NumInferenceSteps   int             `json:"num_inference_steps,omitempty" description:"The number of inference steps to perform." minimum:"1" maximum:"50" default:"25"`
+	GuidanceScale       float64         `json:"guidance_scale,omitempty" title:"Guidance scale (CFG)" description:"The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you." minimum:"0" maximum:"20" default:"7.5"`
+	Seed                *int64          `json:"seed,omitempty" description:"The same seed and the same prompt given to the same version of Stable Diffusion will output the same image every time."`
+	SyncMode            bool            "json:\"sync_mode,omitempty\" description:\"If `True`, the media will be returned as a data URI and the output data won't be available in the request history.\" default:\"false\""
+	NumImages           int             `json:"num_images,omitempty" description:"The number of images to generate." minimum:"1" maximum:"8" default:"1"`
+	EnableSafetyChecker bool            `json:"enable_safety_checker,omitempty" description:"If set to true, the safety checker will be enabled." default:"true"`
+	Format              string          `json:"format,omitempty" description:"The format of the generated image. faltest draws PNGs whatever the value." enum:"jpeg,png" default:"png"`
+}
+
+// fluxDevImageToImageInput is flux/dev/image-to-image's input: no
+// image_size (the output has the input image's size; faltest also
+// accepts one), 40 steps by default.
+type fluxDevImageToImageInput struct {
+	_                   struct{} `title:"ImageToImageInput"`
+	ImageURL            string   `json:"image_url" title:"Image URL" description:"The URL of the image to generate an image from. faltest reads data URIs and files stored on the faltest server only."`
+	Strength            float64  `json:"strength,omitempty" description:"The strength of the initial image. Higher strength values are better for this model (faltest accepts and ignores it)." minimum:"0.01" maximum:"1" default:"0.95"`
+	NumInferenceSteps   int      `json:"num_inference_steps,omitempty" description:"The number of inference steps to perform." minimum:"1" maximum:"50" default:"40"`
+	Prompt              string   `json:"prompt" description:"The prompt to generate an image from."`
+	Seed                *int64   `json:"seed,omitempty" description:"The same seed and the same prompt given to the same version of the model will output the same image every time."`
+	GuidanceScale       float64  `json:"guidance_scale,omitempty" title:"Guidance scale (CFG)" description:"The CFG (Classifier Free Guidance) scale is a measure of how close you want the model to stick to your prompt when looking for a related image to show you." minimum:"1" maximum:"20" default:"3.5"`
+	SyncMode            bool     "json:\"sync_mode,omitempty\" description:\"If `True`, the media will be returned as a data URI and the output data won't be available in the request history.\" default:\"false\""
+	NumImages           int      `json:"num_images,omitempty" description:"The number of images to generate." minimum:"1" maximum:"4" default:"1"`
+	EnableSafetyChecker bool     `json:"enable_safety_checker,omitempty" description:"If set to true, the safety checker will be enabled." default:"true"`
+	OutputFormat        string   `json:"output_format,omitempty" description:"The format of the generated image. faltest draws PNGs whatever the value." enum:"jpeg,png" default:"png"`
+	Acceleration        string   `json:"acceleration,omitempty" description:"The speed of the generation. The higher the speed, the faster the generation. faltest accepts and ignores it." enum:"none,regular,high" default:"none"`
+}
+
 // fastLCMInput is FastLcmDiffusionInput without safety_checker_version,
 // expand_prompt, guidance_rescale and request_id. The demo keeps a
 // 512×512 default (fal: square_hd) and CDN URLs by default (fal:
@@ -190,10 +253,57 @@ func date(s string) time.Time {
 
 // demoOptions are the Platform API options of each demo app.
 func demoOptions(id string) []AppOption {
+	m := demoMetaOf(id)
+	if m.in == nil {
+		return nil
+	}
+	return []AppOption{Info(m.info), Price(m.price, m.unit), Schema(m.in, m.out)}
+}
+
+// demoMeta is what the Platform API tells of a demo app.
+type demoMeta struct {
+	info    ModelInfo
+	price   float64
+	unit    string
+	in, out any // Schema's input and output
+}
+
+// imageEndpoint is the metadata of an image-to-image endpoint of the demo
+// app base: base's, with another category, group label, input and (if
+// not empty) description.
+func imageEndpoint(base, label, description string, input any) demoMeta {
+	m := demoMetaOf(base)
+	m.info.Category, m.info.GroupLabel, m.in = "image-to-image", label, input
+	if description != "" {
+		m.info.Description = description
+	}
+	return m
+}
+
+// demoMetaOf is the metadata, price and schema of each demo app (zero for
+// an id that is none).
+func demoMetaOf(id string) demoMeta {
+	switch id {
+	case DemoFluxSchnell, DemoFluxDev:
+		return fluxMeta(id)
+	case DemoFastSDXL, DemoRealtimeLCM:
+		return sdxlMeta(id)
+	case DemoFluxDevImageToImage:
+		return imageEndpoint(DemoFluxDev, "Image to Image [dev]", "FLUX.1 Image-to-Image is a high-performance endpoint for the FLUX.1 [dev] model that enables rapid transformation of existing images, delivering high-quality style transfers and image modifications with the core FLUX capabilities.", fluxDevImageToImageInput{})
+	case DemoFastSDXLImageToImage:
+		return imageEndpoint(DemoFastSDXL, "Image to Image", "", fastSDXLImageToImageInput{})
+	case DemoFastSDXLInpainting:
+		return imageEndpoint(DemoFastSDXL, "Inpainting", "", fastSDXLInpaintingInput{})
+	}
+	return otherDemoMeta(id)
+}
+
+// fluxMeta is demoMetaOf for the FLUX.1 text-to-image demos.
+func fluxMeta(id string) demoMeta {
 	switch id {
 	case DemoFluxSchnell:
-		return []AppOption{
-			Info(ModelInfo{
+		return demoMeta{
+			info: ModelInfo{
 				DisplayName: "FLUX.1 [schnell]", Category: "text-to-image",
 				Description:  "FLUX.1 [schnell] is a 12 billion parameter flow transformer that generates high-quality images from text in 1 to 4 steps, suitable for personal and commercial use.",
 				LicenseType:  "commercial",
@@ -201,13 +311,13 @@ func demoOptions(id string) []AppOption {
 				GithubURL:    "https://www.apache.org/licenses/LICENSE-2.0.txt",
 				GroupKey:     "flux-1", GroupLabel: "Text to Image [schnell]",
 				Date: date("2024-11-25T00:00:00Z"),
-			}),
-			Price(0.003, "megapixels"),
-			Schema(fluxSchnellInput{}, t2iOutputSchema{}),
+			},
+			price: 0.003, unit: "megapixels",
+			in: fluxSchnellInput{}, out: t2iOutputSchema{},
 		}
 	case DemoFluxDev:
-		return []AppOption{
-			Info(ModelInfo{
+		return demoMeta{
+			info: ModelInfo{
 				DisplayName: "FLUX.1 [dev]", Category: "text-to-image",
 				Description:  "FLUX.1 [dev] is a 12 billion parameter flow transformer that generates high-quality images from text. It is suitable for personal and commercial use.",
 				LicenseType:  "commercial",
@@ -215,13 +325,20 @@ func demoOptions(id string) []AppOption {
 				GroupKey:     "flux-1", GroupLabel: "Text to Image [dev]",
 				Streaming: true,
 				Date:      date("2025-04-01T18:10:42Z"),
-			}),
-			Price(0.025, "megapixels"),
-			Schema(fluxDevInput{}, t2iOutputSchema{}),
+			},
+			price: 0.025, unit: "megapixels",
+			in: fluxDevInput{}, out: t2iOutputSchema{},
 		}
+	}
+	return demoMeta{}
+}
+
+// sdxlMeta is demoMetaOf for the SDXL-family text-to-image demos.
+func sdxlMeta(id string) demoMeta {
+	switch id {
 	case DemoFastSDXL:
-		return []AppOption{
-			Info(ModelInfo{
+		return demoMeta{
+			info: ModelInfo{
 				DisplayName: "Stable Diffusion XL", Category: "text-to-image",
 				Description:  "Run SDXL at the speed of light",
 				Tags:         []string{"diffusion", "lora", "embeddings", "high-res", "style"},
@@ -229,13 +346,13 @@ func demoOptions(id string) []AppOption {
 				GithubURL:    "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/blob/main/LICENSE.md",
 				GroupKey:     "stable-diffusion-xl", GroupLabel: "Text to Image",
 				Date: date("2024-06-12T00:00:00Z"),
-			}),
-			Price(0.0025, "images"),
-			Schema(fastSDXLInput{}, t2iOutputSchema{}),
+			},
+			price: 0.0025, unit: "images",
+			in: fastSDXLInput{}, out: t2iOutputSchema{},
 		}
 	case DemoRealtimeLCM:
-		return []AppOption{
-			Info(ModelInfo{
+		return demoMeta{
+			info: ModelInfo{
 				DisplayName: "Latent Consistency Models (v1.5/XL)", Category: "text-to-image",
 				Description:  "Run SDXL at the speed of light",
 				Tags:         []string{"lcm", "diffusion", "turbo", "real-time"},
@@ -243,35 +360,42 @@ func demoOptions(id string) []AppOption {
 				GithubURL:    "https://huggingface.co/latent-consistency/lcm-lora-sdxl/blob/main/README.md",
 				GroupKey:     "fast-lcm-diffusion", GroupLabel: "Text to Image",
 				Date: date("2024-02-19T00:00:00Z"),
-			}),
-			Price(0.0005, "images"),
-			Schema(fastLCMInput{}, t2iOutputSchema{}),
+			},
+			price: 0.0005, unit: "images",
+			in: fastLCMInput{}, out: t2iOutputSchema{},
 		}
+	}
+	return demoMeta{}
+}
+
+// otherDemoMeta is demoMetaOf for the demos that draw no images.
+func otherDemoMeta(id string) demoMeta {
+	switch id {
 	case DemoAnyLLM:
-		return []AppOption{
-			Info(ModelInfo{
+		return demoMeta{
+			info: ModelInfo{
 				DisplayName: "Any LLM", Category: "llm",
 				Description: "Run any large language model with fal, powered by OpenRouter. faltest answers with a fixed, deterministic text.",
 				LicenseType: "commercial",
 				GroupKey:    "any-llm", GroupLabel: "Any LLM",
 				Streaming: true,
 				Date:      date("2024-10-01T00:00:00Z"),
-			}),
-			Price(0.000001, "tokens"),
-			Schema(anyLLMInput{}, anyLLMOutput{}),
+			},
+			price: 0.000001, unit: "tokens",
+			in: anyLLMInput{}, out: anyLLMOutput{},
 		}
 	case DemoEcho:
-		return []AppOption{
-			Info(ModelInfo{
+		return demoMeta{
+			info: ModelInfo{
 				DisplayName: "Echo (faltest)", Category: "json",
 				Description: "Returns its input. Control fields: _logs, _events, _sleep_ms, _error, _headers, _billable_units.",
 				Tags:        []string{"faltest", "testing"},
 				LicenseType: "private",
 				Streaming:   true,
-			}),
-			Price(0.001, "requests"),
-			Schema(echoValue{}, echoValue{}),
+			},
+			price: 0.001, unit: "requests",
+			in: echoValue{}, out: echoValue{},
 		}
 	}
-	return nil
+	return demoMeta{}
 }

@@ -231,8 +231,12 @@ func TestDemoImageIsLabelledAsADemo(t *testing.T) {
 
 func TestDemoAppsAreServed(t *testing.T) {
 	srv := newServer(t, faltest.WithDemoDelay(0))
+	// The image-to-image endpoints need an image (and a mask); the others
+	// ignore the fields.
+	img := pngDataURI(t, 8, 8)
+	body := `{"prompt":"p","image_size":"square","image_url":"` + img + `","mask_url":"` + img + `"}`
 	for _, a := range faltest.DemoApps() {
-		if r := call(t, srv, "POST", "/run/"+a.ID, `{"prompt":"p","image_size":"square"}`); r.code != 200 || a.Description == "" {
+		if r := call(t, srv, "POST", "/run/"+a.ID, body); r.code != 200 || a.Description == "" {
 			t.Errorf("%s (%q): %d %s", a.ID, a.Description, r.code, r.body)
 		}
 	}

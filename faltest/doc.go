@@ -282,6 +282,16 @@
 //     "height", "content_type": "image/png"}], "seed", "timings":
 //     {"inference"}, "has_nsfw_concepts", "prompt"}. The PNGs are real and
 //     deterministic: the same prompt and seed give the same bytes.
+//   - fal-ai/fast-sdxl/image-to-image, fal-ai/fast-sdxl/inpainting and
+//     fal-ai/flux/dev/image-to-image: the image-to-image endpoints of
+//     those apps, registered apps of their own (each has its own runner
+//     slots, Platform API entry and OpenAPI document). They require
+//     image_url (inpainting: mask_url too; missing fields are a 422
+//     "field required"), read it only from a data: URI or a file stored on
+//     the same Server (<URL>/cdn/files/...) — never from the network, other
+//     URLs are a 422 — and draw the demo PNG at the input image's size
+//     (PNG, JPEG, GIF or WebP) unless image_size says otherwise. strength
+//     is checked (0.05-1 for fast-sdxl, 0.01-1 otherwise) and ignored.
 //   - fal-ai/fast-lcm-diffusion: the realtime demo, the same text-to-image
 //     app with a 512×512 default and a quarter of the delay.
 //   - fal-ai/any-llm: input {prompt, model?}; output {"output": text,
@@ -293,6 +303,12 @@
 //     ({"status", "detail", "error_type"}: fail with that answer) and
 //     "_headers": true (adds "_request" with the app, path, request id and
 //     the X-Fal-*, User-Agent and Content-Type headers).
+//
+// The demo apps (falgo/echo excepted) answer only their own ids: a call
+// with a sub-path below one (/run/fal-ai/fast-sdxl/no-such-endpoint) is a
+// 404 {"detail": "Path /no-such-endpoint not found: ... the endpoints of
+// fal-ai/fast-sdxl are ..."}, by every entry point (a queue request fails
+// with it). falgo/echo answers any sub-path and reports it in "_request".
 //
 // Demo apps take about DefaultDemoDelay per request (WithDemoDelay);
 // falgo/echo never waits unless asked to.
@@ -308,5 +324,6 @@
 // fal-ai/fast-lcm-diffusion 0.0005 USD per "images", fal-ai/any-llm
 // 0.000001 USD per "tokens" (4 characters of prompt, system prompt and
 // reply make a token), falgo/echo 0.001 USD per "requests". The last four
-// are faltest's choices: fal bills the SDXL family by GPU time.
+// are faltest's choices: fal bills the SDXL family by GPU time. The
+// image-to-image endpoints cost what their text-to-image app does.
 package faltest

@@ -21,14 +21,14 @@ func TestPlatformModelsList(t *testing.T) {
 	// The key is optional: without one, is_favorited is null.
 	m := apiOK(t, srv, "GET", "/models", "", noKey, 200)
 	got := ids(t, list(t, m, "models"), "endpoint_id")
-	want := []string{"fal-ai/any-llm", "fal-ai/fast-lcm-diffusion", "fal-ai/fast-sdxl", "fal-ai/flux/dev", "fal-ai/flux/schnell", "falgo/echo"}
+	want := []string{"fal-ai/any-llm", "fal-ai/fast-lcm-diffusion", "fal-ai/fast-sdxl", "fal-ai/fast-sdxl/image-to-image", "fal-ai/fast-sdxl/inpainting", "fal-ai/flux/dev", "fal-ai/flux/dev/image-to-image", "fal-ai/flux/schnell", "falgo/echo"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("models %v, want %v", got, want)
 	}
 	if dig(t, m, "has_more") != false || dig(t, m, "next_cursor") != nil {
 		t.Errorf("one page expected: %v", m)
 	}
-	meta := dig(t, m, "models", 4, "metadata").(map[string]any)
+	meta := dig(t, m, "models", 7, "metadata").(map[string]any)
 	if meta["display_name"] != "FLUX.1 [schnell]" || meta["category"] != "text-to-image" || meta["status"] != "active" || meta["kind"] != "inference" {
 		t.Errorf("flux/schnell metadata: %v", meta)
 	}
@@ -66,7 +66,7 @@ func TestPlatformModelsFindAndSearch(t *testing.T) {
 		// Find: repeated and comma-separated ids, in the order given, unknown ones left out.
 		{"endpoint_id=falgo/echo&endpoint_id=fal-ai/flux/dev,nobody/nothing,falgo/echo", []string{"falgo/echo", "fal-ai/flux/dev"}},
 		// Search in id, display name, description, tags; every term must match.
-		{"q=flux", []string{"fal-ai/flux/dev", "fal-ai/flux/schnell"}},
+		{"q=flux", []string{"fal-ai/flux/dev", "fal-ai/flux/dev/image-to-image", "fal-ai/flux/schnell"}},
 		{"q=FLUX%20schnell", []string{"fal-ai/flux/schnell"}},
 		{"q=12%20billion", []string{"fal-ai/flux/dev", "fal-ai/flux/schnell"}},
 		{"q=real-time", []string{"fal-ai/fast-lcm-diffusion"}},
@@ -75,7 +75,7 @@ func TestPlatformModelsFindAndSearch(t *testing.T) {
 		{"category=llm", []string{"fal-ai/any-llm"}},
 		{"category=text-to-image&status=deprecated", []string{"me/old-thing"}},
 		{"category=text-to-image&status=active&q=sdxl", []string{"fal-ai/fast-lcm-diffusion", "fal-ai/fast-sdxl"}}, // LCM: "Run SDXL at the speed of light"
-		{"q=diffusion%20lora", []string{"fal-ai/fast-sdxl"}},
+		{"q=diffusion%20lora", []string{"fal-ai/fast-sdxl", "fal-ai/fast-sdxl/image-to-image", "fal-ai/fast-sdxl/inpainting"}},
 		{"endpoint_id=fal-ai/flux/dev,fal-ai/any-llm&category=llm", []string{"fal-ai/any-llm"}},
 	}
 	for _, c := range cases {
@@ -112,8 +112,8 @@ func TestPlatformModelsPagination(t *testing.T) {
 		}
 		path = "/models?limit=4&cursor=" + url.QueryEscape(next)
 	}
-	if len(seen) != len(demoIDs) {
-		t.Fatalf("pages gave %v, want each of the %d demo apps once", seen, len(demoIDs))
+	if len(seen) != len(faltest.DemoApps()) {
+		t.Fatalf("pages gave %v, want each of the %d demo apps once", seen, len(faltest.DemoApps()))
 	}
 	for _, bad := range []string{"/models?limit=0", "/models?limit=101", "/models?limit=x", "/models?cursor=%21%21", "/models?cursor=MA=="} {
 		platformError(t, api(t, srv, "GET", bad, "", ""), 400, "validation_error")

@@ -141,7 +141,7 @@ func (o localOptions) serverOptions() ([]faltest.Option, error) {
 func appList() string {
 	var b strings.Builder
 	for _, a := range faltest.DemoApps() {
-		fmt.Fprintf(&b, "%-26s %s\n", a.ID, a.Description)
+		fmt.Fprintf(&b, "%-31s %s\n", a.ID, a.Description)
 	}
 	return b.String()
 }

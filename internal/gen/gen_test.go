@@ -110,7 +110,7 @@ func allDocs(t testing.TB) map[string]Spec {
 		specs["corpus/"+strings.NewReplacer(".", "_", "-", "_").Replace(name)] = s
 	}
 	faltestDocs, err := filepath.Glob(filepath.Join(moduleRoot, "endpoints", "testdata", "faltest_*.json"))
-	if err != nil || len(faltestDocs) != 6 {
+	if err != nil || len(faltestDocs) != 9 {
 		t.Fatalf("faltest's documents: %v, %d documents", err, len(faltestDocs))
 	}
 	for _, p := range faltestDocs {

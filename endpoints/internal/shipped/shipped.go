@@ -77,6 +77,9 @@ var Entries = []Entry{
 	{Doc: corpus + "tanstack_openrouter_router.json", Note: tanstackNote},
 	{Doc: faltestDocs + "faltest_fal-ai_fast-sdxl.json", Note: faltestNote},
 	{Doc: faltestDocs + "faltest_fal-ai_fast-lcm-diffusion.json", Note: faltestNote},
+	{Doc: faltestDocs + "faltest_fal-ai_fast-sdxl_image-to-image.json", Note: faltestNote},
+	{Doc: faltestDocs + "faltest_fal-ai_fast-sdxl_inpainting.json", Note: faltestNote},
+	{Doc: faltestDocs + "faltest_fal-ai_flux_dev_image-to-image.json", Stream: true, Note: faltestNote + " " + streamNote},
 	{Doc: faltestDocs + "faltest_fal-ai_any-llm.json", Stream: true, Note: faltestNote + " " + streamNote},
 	{Doc: faltestDocs + "faltest_falgo_echo.json", Stream: true, Note: "Generated from the OpenAPI document of faltest's echo app (falgo/echo, not a fal endpoint): its input and output are any JSON object. See endpoints/testdata/SOURCES.md."},
 }
@@ -88,6 +91,7 @@ var Entries = []Entry{
 var FaltestApps = []string{
 	faltest.DemoFluxSchnell, faltest.DemoFluxDev, faltest.DemoFastSDXL,
 	faltest.DemoRealtimeLCM, faltest.DemoAnyLLM, faltest.DemoEcho,
+	faltest.DemoFastSDXLImageToImage, faltest.DemoFastSDXLInpainting, faltest.DemoFluxDevImageToImage,
 }
 
 // FaltestDocPath is where the document of a faltest demo app is kept,
