@@ -129,7 +129,7 @@ func newCall(kind callKind, eng *engine.Config, s settings, opts []RequestOption
 		}
 	}
 	if cl.own {
-		if err := cl.eng.Prepare(); err != nil {
+		if err := prepare(cl.eng); err != nil {
 			return nil, err
 		}
 	}

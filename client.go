@@ -20,8 +20,9 @@ const Version = "0.1.0"
 // from many goroutines; Submit plus a *RequestHandle is the asynchronous path.
 // The zero value is not usable: build one with NewClient.
 type Client struct {
-	eng *engine.Config
-	cdn cdnTokens
+	eng     *engine.Config
+	cdn     cdnTokens
+	targets jobTargets
 }
 
 // NewClient builds a client. It fails only on invalid options or on invalid
@@ -50,9 +51,10 @@ func NewClient(opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	if err := eng.Prepare(); err != nil {
+	if err := prepare(eng); err != nil {
 		return nil, err
 	}
+	logHTTP1Only(eng)
 	return &Client{eng: eng}, nil
 }
 

@@ -263,6 +263,21 @@
 // without a complete event, so a server trickling bytes cannot keep a call
 // alive.
 //
+// # HTTP/2
+//
+// fal's hosts speak HTTP/2 over TLS, and the default client negotiates it,
+// as net/http does: many calls in flight (Subscribes waiting on status
+// streams) then share a few connections instead of holding one each. To a
+// plain-http host (`falgo local`, faltest, which serve HTTP/2 cleartext and
+// HTTP/1.1 on one port) the client speaks HTTP/1.1 unless
+// WithHTTP2Cleartext asks for HTTP/2 with prior knowledge; it is not
+// automatic, because a plain-http server that speaks only HTTP/1.1 could
+// not answer at all. A transport of your own (WithHTTPClient) with a
+// TLSClientConfig or a dialer of its own speaks HTTP/1.1 only unless it
+// sets ForceAttemptHTTP2 or Protocols; with WithLogger, NewClient logs
+// such a transport at debug level, and every exchange's debug line names
+// the protocol it used.
+//
 // # Go version
 //
 // The module needs Go 1.26 or newer (go.mod). On 2026-12-01 the supported Go

@@ -132,7 +132,11 @@ func newHTTPError(f *engine.Failure) *HTTPError {
 
 // billableUnits reads X-Fal-Billable-Units (0 when absent or unreadable).
 func billableUnits(h http.Header) float64 {
-	v, err := strconv.ParseFloat(strings.TrimSpace(h.Get("X-Fal-Billable-Units")), 64)
+	s := strings.TrimSpace(h.Get("X-Fal-Billable-Units"))
+	if s == "" {
+		return 0
+	}
+	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 		return 0
 	}

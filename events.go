@@ -23,6 +23,12 @@ import (
 // before it is treated as dropped (and reopened, then replaced by polling).
 const statusStreamIdle = 60 * time.Second
 
+// statusStreamBuffer is the read buffer of a status stream. A Subscribe
+// holds it for as long as the job runs, mostly waiting, and its events
+// are a few hundred bytes: a small buffer keeps thousands of waits in
+// flight cheap (an event longer than it is still read whole).
+const statusStreamBuffer = 512
+
 // streamReconnects is how many times a dropped status stream is reopened
 // before Events falls back to polling.
 const streamReconnects = 2
@@ -140,7 +146,7 @@ func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, 
 	if ct := st.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
 		return false, errStreamUnavailable
 	}
-	dec := sse.NewLimitedDecoder(st, int(cl.eng.EventLimit()))
+	dec := sse.NewSizedDecoder(st, int(cl.eng.EventLimit()), statusStreamBuffer)
 	for {
 		ev, err := dec.Next()
 		if err != nil {

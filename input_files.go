@@ -142,6 +142,48 @@ func mayHoldFiles(input any) bool {
 	return true // structs, typed maps and slices: walk them with reflection
 }
 
+// fileFreeTypes remembers, per type, whether a value of it may hold an
+// *InputFile (plain structs of strings and numbers cannot: their inputs
+// skip the reflection walk).
+var fileFreeTypes sync.Map // reflect.Type -> bool
+
+// typeMayHoldFiles reports whether a value of type t may hold an
+// *InputFile: false only when no field, element or pointee of t, however
+// deep, is an interface or an *InputFile.
+func typeMayHoldFiles(t reflect.Type) bool {
+	if v, ok := fileFreeTypes.Load(t); ok {
+		return v.(bool)
+	}
+	may := typeHoldsFiles(t, map[reflect.Type]bool{})
+	fileFreeTypes.Store(t, may)
+	return may
+}
+
+func typeHoldsFiles(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == inputFileType {
+		return true
+	}
+	if seen[t] {
+		return false // a recursive type: its other paths decide
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return typeHoldsFiles(t.Elem(), seen)
+	case reflect.Map:
+		return typeHoldsFiles(t.Key(), seen) || typeHoldsFiles(t.Elem(), seen)
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); f.IsExported() && typeHoldsFiles(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // collectFiles finds the *InputFile values in v.
 func collectFiles(v reflect.Value, seen map[uintptr]bool, out *[]*InputFile) {
 	if !v.IsValid() {
@@ -199,7 +241,7 @@ func (c *Client) uploadInputs(ctx context.Context, cl *call, input any) error {
 	case json.RawMessage, []byte, string:
 		return nil
 	}
-	if !mayHoldFiles(input) {
+	if !mayHoldFiles(input) || !typeMayHoldFiles(reflect.TypeOf(input)) {
 		return nil
 	}
 	var files []*InputFile
@@ -207,7 +249,9 @@ func (c *Client) uploadInputs(ctx context.Context, cl *call, input any) error {
 	if len(files) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// A variable of its own, not ctx: the goroutines capture it, and a
+	// captured parameter would be moved to the heap on every call.
+	uctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, maxAutoUploads)
 	errs := make([]error, len(files))
@@ -218,12 +262,12 @@ func (c *Client) uploadInputs(ctx context.Context, cl *call, input any) error {
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
+			case <-uctx.Done():
+				errs[i] = uctx.Err()
 				return
 			}
 			defer func() { <-sem }()
-			if err := f.ensure(ctx, c, cl); err != nil {
+			if err := f.ensure(uctx, c, cl); err != nil {
 				errs[i] = err
 				cancel()
 			}

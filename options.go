@@ -73,6 +73,13 @@ func WithTimeout(d time.Duration) Option {
 // WithHTTPClient sends every request, downloads included, through hc. Its
 // Timeout, if set, applies on top of WithTimeout. Redirects follow falgo's
 // policy first (see the package documentation), then hc's CheckRedirect.
+//
+// HTTP/2: net/http negotiates it with fal's hosts only if hc's Transport
+// allows it. An *http.Transport with a TLSClientConfig, a dialer or a TLS
+// dialer of its own speaks HTTP/1.1 only, silently, unless
+// ForceAttemptHTTP2 is set or its Protocols include HTTP/2; every request
+// in flight then holds a connection (and two goroutines) of its own. With
+// WithLogger, NewClient logs such a transport at debug level.
 func WithHTTPClient(hc *http.Client) Option {
 	return clientOption(func(e *engine.Config) error {
 		if hc == nil {

@@ -57,11 +57,11 @@ func (c *Client) Submit(ctx context.Context, app string, input any, opts ...Requ
 }
 
 func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*RequestHandle, error) {
-	op := "submit " + app
-	req, err := c.jobRequest(ctx, cl, op, app, cl.eng.Hosts.Queue, input)
+	req, err := c.jobRequest(ctx, cl, "submit", app, cl.eng.Hosts.Queue, input)
 	if err != nil {
 		return nil, err
 	}
+	op := req.Op
 	q := url.Values{}
 	if cl.s.webhook != "" {
 		q.Set("fal_webhook", cl.s.webhook)
@@ -345,6 +345,9 @@ func withLogs(raw string, on bool) string {
 	v := "0"
 	if on {
 		v = "1"
+	}
+	if !strings.ContainsAny(raw, "?#") {
+		return raw + "?logs=" + v // the usual case: one string, no parsing
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/falgo/fal/internal/appid"
 	"github.com/falgo/fal/internal/engine"
 	"github.com/falgo/fal/internal/falerr"
 	"github.com/falgo/fal/internal/retry"
@@ -52,7 +51,7 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 	if err != nil {
 		return nil, err
 	}
-	req, err := c.jobRequest(ctx, cl, "run "+app, app, cl.eng.Hosts.Run, input)
+	req, err := c.jobRequest(ctx, cl, "run", app, cl.eng.Hosts.Run, input)
 	if err != nil {
 		return nil, err
 	}
@@ -66,22 +65,28 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 	return &Result{RequestID: resp.RequestID, Data: resp.Body, BillableUnits: billableUnits(resp.Header)}, nil
 }
 
-// jobRequest builds the POST that starts a job of app on host (run,
-// submit, stream): the input's files are uploaded, the input encoded, and
-// the call's request settings become headers.
-func (c *Client) jobRequest(ctx context.Context, cl *call, op, app string, host *url.URL, input any) (*engine.Request, error) {
-	if err := appid.Validate(app); err != nil {
-		return nil, falerr.Wrap(err, "%s", op)
-	}
-	if err := c.uploadInputs(ctx, cl, input); err != nil {
-		return nil, err
-	}
-	body, err := encodeInput(op, input)
+// jobRequest builds the POST that starts a job of app on host (verb run,
+// submit or stream): the input's files are uploaded, the input encoded,
+// and the call's request settings become headers. The request's Op names
+// the operation for errors ("run fal-ai/flux/dev").
+func (c *Client) jobRequest(ctx context.Context, cl *call, verb, app string, host *url.URL, input any) (*engine.Request, error) {
+	t, err := c.targets.target(targetKey{verb: verb, host: host, app: app, path: cl.s.path})
 	if err != nil {
 		return nil, err
 	}
+	op := t.op
+	body, plain := encodePlainInput(input)
+	if !plain {
+		if err := c.uploadInputs(ctx, cl, input); err != nil {
+			return nil, err
+		}
+		var err error
+		if body, err = encodeInputJSON(op, input); err != nil {
+			return nil, err
+		}
+	}
 	return &engine.Request{
-		Op: op, Method: http.MethodPost, URL: engine.Join(host, app, cl.s.path),
+		Op: op, Method: http.MethodPost, URL: t.url,
 		Body: body, Header: jobHeader(&cl.s), Class: retry.Once,
 	}, nil
 }
@@ -167,9 +172,42 @@ func formatSeconds(d time.Duration) string {
 // cannot represent (NaN, channels, functions, cycles) are refused before
 // any request, with the reason.
 func encodeInput(op string, input any) ([]byte, error) {
-	if input == nil {
-		return []byte("{}"), nil
+	if body, ok := encodePlainInput(input); ok {
+		return body, nil
 	}
+	return encodeInputJSON(op, input)
+}
+
+// encodePlainInput encodes the inputs made only of JSON-like values
+// (nil, json.RawMessage, maps, slices, strings, numbers, booleans) without
+// encoding/json; ok is false for any other input. Such inputs hold no
+// file to upload.
+func encodePlainInput(input any) ([]byte, bool) {
+	switch input.(type) {
+	case nil:
+		return []byte("{}"), true
+	case json.RawMessage:
+		return nil, false // validated by encodeInputJSON
+	}
+	bp := plainBuffers.Get().(*[]byte)
+	b, ok := appendFastJSON((*bp)[:0], input, 0)
+	var body []byte
+	if ok {
+		// The body outlives the buffer (it is replayed on retries): copy it out.
+		body = bytes.Clone(b)
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		plainBuffers.Put(bp)
+	}
+	return body, ok
+}
+
+// plainBuffers recycles the buffers of encodePlainInput.
+var plainBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// encodeInputJSON encodes input with encoding/json.
+func encodeInputJSON(op string, input any) ([]byte, error) {
 	switch v := input.(type) {
 	case json.RawMessage:
 		if !json.Valid(v) {

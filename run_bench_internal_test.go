@@ -79,7 +79,7 @@ func BenchmarkBuildRunRequest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			req, err := c.jobRequest(ctx, cl, "run falgo/echo", "falgo/echo", cl.eng.Hosts.Run, benchInputMap)
+			req, err := c.jobRequest(ctx, cl, "run", "falgo/echo", cl.eng.Hosts.Run, benchInputMap)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -33,9 +33,18 @@ var benchInput = map[string]any{
 
 // bareRun is the floor: the same request by hand, with a transport that
 // keeps as many idle connections as falgo's default.
-func bareRun(env map[string]string) func(ctx context.Context) error {
+func bareRun(env map[string]string) func(ctx context.Context) error { return bareRunWith(env, false) }
+
+// bareRunWith is bareRun over HTTP/1.1, or over HTTP/2 cleartext with
+// prior knowledge when h2c is set.
+func bareRunWith(env map[string]string, h2c bool) func(ctx context.Context) error {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
+	if h2c {
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		tr.Protocols = p
+	}
 	hc := &http.Client{Transport: tr}
 	url := env["FAL_RUN_HOST"] + "/falgo/echo"
 	auth := "Key " + env["FAL_KEY"]
@@ -62,6 +71,9 @@ func bareRun(env map[string]string) func(ctx context.Context) error {
 	}
 }
 
+// serverWarmup is how many requests warm a benchmark's server up.
+const serverWarmup = 5000
+
 // runVariant is one way of making the request.
 type runVariant struct {
 	name string
@@ -69,18 +81,36 @@ type runVariant struct {
 }
 
 // runVariants starts a server and returns the ways of making the request:
-// falgo's Run; the floor; and the floor with a 120 s per-request context
-// timeout, as falgo sets on every attempt (WithTimeout), which shows how
-// much of falgo's overhead that timeout accounts for.
+// falgo's Run; the floor; falgo and the floor over HTTP/2 cleartext; and
+// the floor with a 120 s per-request context timeout, as falgo sets on
+// every attempt (WithTimeout), which shows how much of falgo's overhead
+// that timeout accounts for.
 func runVariants(b *testing.B) []runVariant {
 	env := childServerEnv(b)
 	c := childClient(b, env)
+	// Warm the new server up first (its goroutine stacks, buffers and
+	// collector pacing): otherwise the variant measured first pays for it.
+	warm := bareRun(env)
+	for i := 0; i < serverWarmup; i++ {
+		if err := warm(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return []runVariant{
 		{"falgo", func(ctx context.Context) error {
 			_, err := c.Run(ctx, "falgo/echo", benchInput)
 			return err
 		}},
 		{"nethttp", bareRun(env)},
+		{"falgo-h2c", func() func(context.Context) error {
+			c := childClient(b, env, fal.WithHTTP2Cleartext())
+			b.Cleanup(fal.CloseCleartextIdle)
+			return func(ctx context.Context) error {
+				_, err := c.Run(ctx, "falgo/echo", benchInput)
+				return err
+			}
+		}()},
+		{"nethttp-h2c", bareRunWith(env, true)},
 		{"nethttp-timeout", func() func(context.Context) error {
 			do := bareRun(env)
 			return func(ctx context.Context) error {

@@ -68,12 +68,11 @@ func (c *Client) Stream(ctx context.Context, app string, input any, opts ...Requ
 	}
 }
 
-func (c *Client) stream(ctx context.Context, cl *call, app string, input any, yield func(Event, error) bool) {
-	op := "stream " + app
-	req, err := c.jobRequest(ctx, cl, op, app, cl.eng.Hosts.Run, input)
+// streamRequest builds the POST of a streaming job of app.
+func (c *Client) streamRequest(ctx context.Context, cl *call, app string, input any) (*engine.Request, error) {
+	req, err := c.jobRequest(ctx, cl, "stream", app, cl.eng.Hosts.Run, input)
 	if err != nil {
-		yield(Event{}, err)
-		return
+		return nil, err
 	}
 	if !strings.HasSuffix(req.URL, "/stream") {
 		req.URL += "/stream"
@@ -84,6 +83,16 @@ func (c *Client) stream(ctx context.Context, cl *call, app string, input any, yi
 	} else {
 		req.Header.Set("Cache-Control", "no-store")
 	}
+	return req, nil
+}
+
+func (c *Client) stream(ctx context.Context, cl *call, app string, input any, yield func(Event, error) bool) {
+	req, err := c.streamRequest(ctx, cl, app, input)
+	if err != nil {
+		yield(Event{}, err)
+		return
+	}
+	op := req.Op
 	st, err := cl.eng.Open(ctx, req, cl.s.streamIdle)
 	if err != nil {
 		yield(Event{}, err)

@@ -196,7 +196,7 @@ func (r *recorder) enqueued(t *testing.T) []string {
 
 func TestGoClientsRun(t *testing.T) {
 	localServer(t)
-	for _, v := range []string{vFalgo, vFloor} {
+	for _, v := range []string{vFalgo, vFloor, vFalgoH2C, vFloorH2C} {
 		p := childParams{Workload: wlRun, Variant: v, Concurrency: 4, Warmup: 0.05, Duration: 0.2, MaxRequests: 1000, Input: runInput}
 		res, err := goWorkload(context.Background(), p, &lineWriter{w: &recorder{}})
 		if err != nil {
@@ -334,7 +334,7 @@ func TestObserverSeesCompletion(t *testing.T) {
 	obs := newObserver(env)
 	tap := newStreamTap(obs.hc.Transport)
 	obs.hc.Transport = tap
-	fl := newFloor(env)
+	fl := newFloor(env, false)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -421,7 +421,7 @@ func TestGoClientsUpload(t *testing.T) {
 
 func TestGoClientsInflight(t *testing.T) {
 	localServer(t)
-	for _, v := range []string{vFalgo, vFloor} {
+	for _, v := range []string{vFalgo, vFloor, vFalgoH2C, vFloorH2C} {
 		p := childParams{Workload: wlInflight, Variant: v, Jobs: 30, SleepMS: 1500}
 		res, err := goWorkload(context.Background(), p, &lineWriter{w: &recorder{}})
 		if err != nil {
@@ -430,8 +430,100 @@ func TestGoClientsInflight(t *testing.T) {
 		if res.Requests != 30 || res.Errors != 0 || res.PeakInflight != 30 {
 			t.Errorf("%s: %+v; want 30 jobs, all in flight at once", v, res)
 		}
-		if res.Mem == nil || res.Mem.Goroutines < 30 || res.Mem.RSSMiB <= 0 {
+		if res.Mem == nil || res.Mem.Goroutines < 30 || res.Mem.RSSMiB <= 0 || res.Mem.LivePerJobKB <= 0 {
 			t.Errorf("%s: memory snapshot %+v; want one taken with every job followed", v, res.Mem)
+		}
+	}
+}
+
+// TestGoClientsMoreWorkloads runs the stream, realtime, small-upload and
+// idle workloads of both Go clients, small, and checks what they report.
+func TestGoClientsMoreWorkloads(t *testing.T) {
+	localServer(t)
+	for _, v := range []string{vFalgo, vFloor} {
+		run := func(p childParams) *childResult {
+			t.Helper()
+			p.Variant = v
+			res, err := goWorkload(context.Background(), p, &lineWriter{w: &recorder{}})
+			if err != nil {
+				t.Fatalf("%s %s: %v", p.Workload, v, err)
+			}
+			return res
+		}
+		// falgo/echo streams each of the 7 events: both clients count 7
+		// per stream.
+		if res := run(childParams{Workload: wlStream, Events: 7, Streams: 3}); res.Requests != 3*7 || res.CPUSeconds <= 0 || res.Seconds <= 0 {
+			t.Errorf("stream %s: %+v; want 21 events, time and CPU", v, res)
+		}
+		if res := run(childParams{Workload: wlRealtime, Trips: 20}); res.Requests != 20 || len(res.TripsMS) != 20 || res.TripsMS[0] <= 0 {
+			t.Errorf("realtime %s: %+v; want 20 timed round trips", v, res)
+		}
+		if res := run(childParams{Workload: wlUploads, Uploads: 4, UploadBytes: 5000}); res.Requests != 4 || res.Bytes != 20000 {
+			t.Errorf("uploads %s: %+v; want 4 uploads of 5000 bytes", v, res)
+		}
+		if res := run(childParams{Workload: wlIdle}); res.Mem == nil || res.Mem.RSSMiB <= 0 || res.Mem.HeapLiveMiB <= 0 {
+			t.Errorf("idle %s: %+v; want a memory snapshot", v, res)
+		}
+	}
+}
+
+// TestPinning checks the command lines of pinned and unpinned processes.
+func TestPinning(t *testing.T) {
+	p := pinning{taskset: "/usr/bin/taskset", srvCPU: "1", cCPU: "0"}
+	if got := strings.Join(p.server("falgo"), " "); got != "/usr/bin/taskset -c 1 falgo" {
+		t.Errorf("server: %q", got)
+	}
+	if got := strings.Join(p.client("bench", "child", "{}"), " "); got != "/usr/bin/taskset -c 0 bench child {}" {
+		t.Errorf("client: %q", got)
+	}
+	if got := strings.Join(pinning{}.client("bench", "child"), " "); got != "bench child" {
+		t.Errorf("unpinned: %q", got)
+	}
+	if !strings.Contains(p.describe(), "server on CPU 1") || !strings.Contains(pinning{}.describe(), "not pinned") {
+		t.Errorf("describe: %q, %q", p.describe(), pinning{}.describe())
+	}
+}
+
+// TestPairedRatio checks that ratios are paired round by round, rounds
+// missing a client left out, with the spread of the per-round ratios.
+func TestPairedRatio(t *testing.T) {
+	res := func(req int64, cpu float64) *childResult {
+		return &childResult{Requests: req, Seconds: 1, CPUSeconds: cpu}
+	}
+	byRound := []map[string]*childResult{
+		{vFalgo: res(100, 1), vFloor: res(100, 2)},   // 0.5
+		{vFalgo: res(100, 3), vFloor: res(100, 3)},   // 1
+		{vFalgo: res(100, 3)},                        // no floor: left out
+		{vFalgo: res(100, 1.5), vFloor: res(100, 2)}, // 0.75
+		{vFalgo: res(100, 0.8), vFloor: res(100, 1)}, // 0.8
+		{vFalgo: res(100, 0.9), vFloor: res(100, 1)}, // 0.9
+	}
+	c, spread := pairedRatio(byRound, vFalgo, vFloor, perRequestCPU)
+	if !c.ok() || math.Abs(c.v-0.8) > 1e-9 {
+		t.Errorf("median ratio %v, want 0.8", c)
+	}
+	if spread != "0.75–0.90 (all 0.50–1.00, 5 rounds)" {
+		t.Errorf("spread %q", spread)
+	}
+	if c, _ := pairedRatio(byRound, vFalgo, vJS, perRequestCPU); c.ok() {
+		t.Errorf("no JS rounds: %v, want missing", c)
+	}
+}
+
+// TestParseSettings checks the defaults, -quick's shorter settings (a
+// flag given explicitly wins), -only and the refusal of bad values.
+func TestParseSettings(t *testing.T) {
+	s, _, ok := parseSettings(nil)
+	if !ok || s.rounds != 11 || s.duration != time.Second || !s.write || s.only != nil || s.uploadSize != 512<<20 {
+		t.Errorf("defaults: %+v", s)
+	}
+	s, _, ok = parseSettings([]string{"-quick", "-rounds", "3", "-only", "run, idle"})
+	if !ok || s.rounds != 3 || s.duration != 300*time.Millisecond || s.write || s.inflight != 1000 || !s.only[wlRun] || !s.only[wlIdle] || s.only[wlStream] {
+		t.Errorf("-quick -rounds 3 -only run,idle: %+v", s)
+	}
+	for _, args := range [][]string{{"-only", "nope"}, {"-rounds", "0"}, {"-trips", "0"}, {"-upload-mib", "0"}, {"extra"}} {
+		if _, code, ok := parseSettings(args); ok || code != 2 {
+			t.Errorf("%q: ok %v, code %d; want refused with code 2", args, ok, code)
 		}
 	}
 }
@@ -449,11 +541,13 @@ func sampleReport() *report {
 	rep := &report{
 		started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), took: 5 * time.Minute, command: "go run ./bench",
 		settings: settings{rounds: 5, duration: 2 * time.Second, warmup: 2 * time.Second, jobs: 100, jobConc: 4, uploadSize: 1 << 30, uploadRounds: 2, inflight: 10000, inflightWait: 8000, inflightRounds: 2},
-		env:      environment{goVersion: "go1.26", cpuModel: "Test CPU", cores: 2, memory: "24 GiB", kernel: "Linux 6", node: "v20.0.0", jsClient: "1.10.1"},
-		notes:    []string{"a note\n   over two lines"},
+		env: environment{goVersion: "go1.26", cpuModel: "Test CPU", cores: 2, memory: "24 GiB", kernel: "Linux 6", node: "v20.0.0", jsClient: "1.10.1",
+			loadStart: "0.5 1.0 1.5", loadEnd: "0.4 0.9 1.4", pinning: "server on CPU 1, each client on CPU 0 (taskset)"},
+		notes: []string{"a note\n   over two lines"},
 	}
 	rows := []*row{
 		{group: "Sync Run", metric: "requests/s, concurrency 64", unit: "req/s", dir: higherBetter, falgo: value(9000), floor: value(10000), js: value(900),
+			spread:  spreadOf([]float64{0.85, 0.88, 0.90, 0.93, 0.95}),
 			targets: []target{{"≥ 0.85× floor", "floor", 0.85}, {"≥ 5× JS", "js", 5}}, chart: "Run c=64 requests/s"},
 		{group: "Sync Run", metric: "client CPU per request", unit: "µs", digits: 1, dir: lowerBetter, falgo: value(70), floor: value(50), js: value(1000),
 			targets: []target{{"≤ 1.15× floor", "floor", 1.15}}, chart: "Run CPU/request"},
@@ -506,7 +600,8 @@ func TestChartAndMarkdown(t *testing.T) {
 	md := rep.markdown("")
 	for _, want := range []string{
 		"| command | `go run ./bench` |", "Test CPU, 2 cores", "go1.26", "2026-01-02 03:04 UTC",
-		"| requests/s, concurrency 64 | req/s | 9000 | 10,000 | 900 | 0.90× | 10.0× | ≥ 0.85× floor: met; ≥ 5× JS: met |",
+		"| requests/s, concurrency 64 | req/s | 9000 | 10,000 | 900 | 0.90× | 0.88–0.93 (all 0.85–0.95, 5 rounds) | 10.0× | ≥ 0.85× floor: met; ≥ 5× JS: met |",
+		"| client CPU per request | µs | 70.0 | 50.0 | 1000.0 | 1.40× | — | 0.070× |", "0.5 1.0 1.5 at the start, 0.4 0.9 1.4 at the end",
 		"≤ 1.15× floor: MISSED by 22%", "![falgo vs the floor and the JS client](benchmarks.png)", "- a note over two lines\n",
 	} {
 		if !strings.Contains(md, want) {

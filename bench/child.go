@@ -71,11 +71,25 @@ func goWorkload(ctx context.Context, p childParams, out *lineWriter) (*childResu
 	if err != nil {
 		return nil, err
 	}
-	c, err := fal.NewClient() // FAL_KEY and the FAL_*_HOST variables, as a user's program would
+	// FAL_KEY and the FAL_*_HOST variables, as a user's program would; the
+	// -h2c variants speak HTTP/2 to the local server, the others HTTP/1.1.
+	var opts []fal.Option
+	h2c := p.Variant == vFalgoH2C || p.Variant == vFloorH2C
+	if h2c {
+		opts = append(opts, fal.WithHTTP2Cleartext())
+	}
+	c, err := fal.NewClient(opts...)
 	if err != nil {
 		return nil, err
 	}
-	fl := newFloor(env)
+	fl := newFloor(env, h2c)
+	p.label = p.Variant
+	switch p.Variant {
+	case vFalgoH2C:
+		p.Variant = vFalgo
+	case vFloorH2C:
+		p.Variant = vFloor
+	}
 	switch p.Workload {
 	case wlRun:
 		var input map[string]any
@@ -105,6 +119,14 @@ func goWorkload(ctx context.Context, p childParams, out *lineWriter) (*childResu
 		return inflightJobs(ctx, p, sub)
 	case wlUpload:
 		return uploadFile(ctx, p, c, fl)
+	case wlStream:
+		return streamEvents(ctx, p, c, fl)
+	case wlRealtime:
+		return realtimeTrips(ctx, p, c, env)
+	case wlUploads:
+		return smallUploads(ctx, p, c, fl)
+	case wlIdle:
+		return idleClient(ctx, p, c, fl)
 	}
 	return nil, fmt.Errorf("no Go client variant %q for workload %q", p.Variant, p.Workload)
 }
@@ -259,7 +281,8 @@ func inflightJobs(ctx context.Context, p childParams, sub subscriber) (*childRes
 	start := make(chan struct{})
 	finished := make(chan struct{})
 	snap := make(chan *memSnapshot, 1)
-	go func() { snap <- snapshotWhenFull(p, &waiting, finished) }()
+	base := liveHeap()
+	go func() { snap <- snapshotWhenFull(p, &waiting, finished, base) }()
 	for i := 0; i < p.Jobs; i++ {
 		wg.Add(1)
 		go func() {
@@ -301,7 +324,7 @@ func inflightJobs(ctx context.Context, p childParams, sub subscriber) (*childRes
 // every job (each has had its first status: a status stream is open, or
 // polling has begun) and records where the memory is (and writes a heap
 // profile with -profile). It returns nil if a job finishes first.
-func snapshotWhenFull(p childParams, waiting *atomic.Int64, finished <-chan struct{}) *memSnapshot {
+func snapshotWhenFull(p childParams, waiting *atomic.Int64, finished <-chan struct{}, base uint64) *memSnapshot {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for waiting.Load() < int64(p.Jobs) {
@@ -325,12 +348,14 @@ func snapshotWhenFull(p childParams, waiting *atomic.Int64, finished <-chan stru
 	if live[0].Value.Kind() == metrics.KindUint64 {
 		s.HeapLiveMiB = float64(live[0].Value.Uint64()) / (1 << 20)
 	}
+	// What every job holds: the heap live after a collection now, less
+	// the heap before the first job (the collection lowers the peak that
+	// follows a little, for every client alike).
+	if live := liveHeap(); live > base {
+		s.LivePerJobKB = float64(live-base) / float64(p.Jobs) / 1000
+	}
 	if p.ProfileDir != "" {
-		// A heap profile shows the heap as of the last collection: collect
-		// now so that it shows this moment (profiling runs are for diagnosis;
-		// the forced collection changes the peak that follows).
-		runtime.GC()
-		f, err := os.Create(filepath.Join(p.ProfileDir, fmt.Sprintf("heap-%s-%s.prof", p.Workload, p.Variant)))
+		f, err := os.Create(filepath.Join(p.ProfileDir, fmt.Sprintf("heap-%s-%s.prof", p.Workload, p.label)))
 		if err == nil {
 			_ = pprof.WriteHeapProfile(f)
 			f.Close()
@@ -339,13 +364,21 @@ func snapshotWhenFull(p childParams, waiting *atomic.Int64, finished <-chan stru
 	return s
 }
 
+// liveHeap collects garbage and returns the heap still allocated.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
 // startCPUProfile starts a CPU profile of a measured phase when
 // p.ProfileDir is set, and returns the function that stops it.
 func startCPUProfile(p childParams) (func() error, error) {
 	if p.ProfileDir == "" {
 		return func() error { return nil }, nil
 	}
-	f, err := os.Create(filepath.Join(p.ProfileDir, fmt.Sprintf("cpu-%s-%s-c%d.prof", p.Workload, p.Variant, p.Concurrency)))
+	f, err := os.Create(filepath.Join(p.ProfileDir, fmt.Sprintf("cpu-%s-%s-c%d.prof", p.Workload, p.label, p.Concurrency)))
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 )
 
@@ -23,13 +22,20 @@ type floor struct {
 	hc   *http.Client
 }
 
-func newFloor(env serverEnv) *floor {
+func newFloor(env serverEnv, h2c bool) *floor {
 	// A transport tuned like falgo's default (64 idle connections per host):
 	// net/http's default keeps only 2, which at concurrency 64 would measure
 	// connection churn instead of the client.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	tr.MaxIdleConns = 256
+	if h2c {
+		// HTTP/2 without TLS, with prior knowledge: what falgo's
+		// WithHTTP2Cleartext does.
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		tr.Protocols = p
+	}
 	return &floor{env: env, auth: "Key " + env.key, hc: &http.Client{Transport: tr}}
 }
 
@@ -148,7 +154,7 @@ func readUntilCompleted(r io.Reader) (bool, error) {
 
 // upload stores the file the plain way: ask the REST storage for a signed
 // URL, then PUT all the bytes to it in one request.
-func (f *floor) upload(ctx context.Context, file *os.File, size int64) (string, error) {
+func (f *floor) upload(ctx context.Context, file io.Reader, size int64) (string, error) {
 	data, err := f.call(ctx, http.MethodPost, f.env.rest+"/storage/upload/initiate?storage_type=fal-cdn-v3",
 		[]byte(`{"content_type":"application/octet-stream","file_name":"payload.bin"}`))
 	if err != nil {

@@ -55,10 +55,10 @@ func buildFalgo(ctx context.Context, root, dir string) (string, error) {
 	return bin, nil
 }
 
-// startServer starts `falgo local --addr 127.0.0.1:0` and waits for its
-// exports. tmp becomes its TMPDIR, where uploaded files are spooled.
-func startServer(bin, tmp string) (*server, error) {
-	cmd := exec.Command(bin, "local", "--addr", "127.0.0.1:0")
+// startServer starts `falgo local --addr 127.0.0.1:0` (argv is the falgo
+// binary, behind taskset when pinned) and waits for its exports. tmp becomes its TMPDIR, where uploaded files are spooled.
+func startServer(argv []string, tmp string) (*server, error) {
+	cmd := exec.Command(argv[0], append(argv[1:], "local", "--addr", "127.0.0.1:0")...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -175,7 +175,12 @@ type launcher struct {
 	jsDir  string   // bench/js, for node children
 	env    []string // the server's settings
 	server *server
+	pin    pinning
 }
+
+// pinned is the command line of a client process: argv behind taskset
+// when clients are pinned.
+func (l *launcher) pinned(argv ...string) []string { return l.pin.client(argv...) }
 
 // child runs one measurement in a child process, bounded by timeout, and
 // returns its result. onEnqueued, if set, gets each request id the child
@@ -189,10 +194,12 @@ func (l *launcher) child(ctx context.Context, p childParams, timeout time.Durati
 	defer cancel()
 	var cmd *exec.Cmd
 	if isJS(p.Variant) {
-		cmd = exec.CommandContext(ctx, "node", "bench.mjs", string(arg))
+		argv := l.pinned("node", "bench.mjs", string(arg))
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Dir = l.jsDir
 	} else {
-		cmd = exec.CommandContext(ctx, l.self, "child", string(arg))
+		argv := l.pinned(l.self, "child", string(arg))
+		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	}
 	cmd.Env = append(os.Environ(), l.env...)
 	cmd.WaitDelay = 5 * time.Second

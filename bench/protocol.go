@@ -19,7 +19,15 @@ const (
 	wlSubscribe = "subscribe" // Subscribe hand-off after the job finishes
 	wlUpload    = "upload"    // upload of one large file
 	wlInflight  = "inflight"  // many Subscribes in flight at once
+	wlStream    = "stream"    // Stream events per second
+	wlRealtime  = "realtime"  // realtime round trips
+	wlUploads   = "uploads"   // many small uploads
+	wlIdle      = "idle"      // memory of an idle client
+	wlCLI       = "cli"       // `falgo --local run` wall time (run by the harness itself)
 )
+
+// allWorkloads lists the workloads in the order they run.
+var allWorkloads = []string{wlRun, wlSubscribe, wlUpload, wlInflight, wlStream, wlRealtime, wlUploads, wlIdle, wlCLI}
 
 // Client variants. The "floor" is a bare net/http loop doing the same
 // requests; "-poll" variants poll the status, "-stream" ones follow the
@@ -29,6 +37,8 @@ const (
 	vFalgoPoll   = "falgo-poll"   // falgo with WithPolling (every 250 ms)
 	vFalgoReader = "falgo-reader" // falgo Upload from a plain io.Reader
 	vFloor       = "floor"        // bare net/http
+	vFalgoH2C    = "falgo-h2c"    // falgo with WithHTTP2Cleartext: HTTP/2 to the plain-http local server
+	vFloorH2C    = "floor-h2c"    // bare net/http with Protocols.SetUnencryptedHTTP2
 	vJS          = "js"           // @fal-ai/client with its defaults (polling every 500 ms)
 	vJSStream    = "js-stream"    // @fal-ai/client, subscribe mode "streaming"
 )
@@ -58,10 +68,23 @@ type childParams struct {
 	// upload
 	File string `json:"file,omitempty"`
 
+	// stream: Streams measured streams of Events events each
+	Events  int `json:"events,omitempty"`
+	Streams int `json:"streams,omitempty"`
+	// realtime: round trips measured
+	Trips int `json:"trips,omitempty"`
+	// uploads: how many, of how many bytes each
+	Uploads     int `json:"uploads,omitempty"`
+	UploadBytes int `json:"upload_bytes,omitempty"`
+
 	// ProfileDir, if set, makes a Go child write pprof profiles there: the
 	// CPU profile of a measured sync-run phase, the heap profile of an
 	// in-flight run once every job is in the queue.
 	ProfileDir string `json:"profile_dir,omitempty"`
+
+	// label names the variant in profile file names (the -h2c variants
+	// run as their HTTP/1.1 twins with another transport).
+	label string
 }
 
 // childResult is what a child reports.
@@ -81,7 +104,10 @@ type childResult struct {
 	Bytes int64  `json:"bytes,omitempty"`
 	URL   string `json:"url,omitempty"`
 	// inflight, Go clients: where the memory is once every job is in flight
+	// (idle: once the client is idle)
 	Mem *memSnapshot `json:"mem,omitempty"`
+	// realtime: each round trip, in ms
+	TripsMS []float64 `json:"trips_ms,omitempty"`
 }
 
 // memSnapshot is a Go child's memory at one moment.
@@ -91,6 +117,9 @@ type memSnapshot struct {
 	HeapLiveMiB  float64 `json:"heap_live_mib"`  // heap still in use after a forced GC
 	StackMiB     float64 `json:"stack_mib"`      // goroutine stacks
 	Goroutines   int     `json:"goroutines"`
+	// inflight: the heap live after a forced collection at full flight,
+	// less that before the first job, per job, in KB (1,000 bytes)
+	LivePerJobKB float64 `json:"live_per_job_kb,omitempty"`
 }
 
 // childLine is one line a child writes.

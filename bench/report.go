@@ -53,6 +53,9 @@ type row struct {
 
 	falgo, floor, js cell
 	vsFloor, vsJS    cell // falgo ÷ floor and falgo ÷ JS
+	// spread describes the per-round ratios vsFloor is the median of
+	// ("0.97–1.01 (all 0.93–1.04, 12 rounds)"), when it is one.
+	spread string
 
 	targets []target
 	// chart label; empty keeps the row out of the chart
@@ -106,6 +109,14 @@ func (r *row) verdict() string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// spreadText is the spread column: "—" when there is none.
+func (r *row) spreadText() string {
+	if r.spread == "" {
+		return "—"
+	}
+	return r.spread
 }
 
 // format prints a figure with the row's precision.
@@ -177,6 +188,8 @@ type environment struct {
 	goVersion, cpuModel, memory, kernel string
 	cores                               int
 	node, jsClient                      string
+	loadStart, loadEnd                  string // /proc/loadavg's 1, 5 and 15 minute figures
+	pinning                             string // which cores the server and the clients ran on
 }
 
 // jsDescription names the JS side: Node and client versions.
@@ -190,15 +203,15 @@ func (e environment) jsDescription() string {
 // printTable writes the table as aligned text.
 func (rep *report) printTable(w *strings.Builder) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tunit\tfalgo\tfloor (net/http)\tJS client\tfalgo÷floor\tfalgo÷JS\ttargets")
+	fmt.Fprintln(tw, "metric\tunit\tfalgo\tfloor (net/http)\tJS client\tfalgo÷floor\tper-round falgo÷floor (p25–p75)\tfalgo÷JS\ttargets")
 	group := ""
 	for _, r := range rep.rows {
 		if r.group != group {
 			group = r.group
-			fmt.Fprintf(tw, "%s\t\t\t\t\t\t\t\n", strings.ToUpper(group))
+			fmt.Fprintf(tw, "%s\t\t\t\t\t\t\t\t\n", strings.ToUpper(group))
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.metric, r.unit,
-			r.format(r.falgo), r.format(r.floor), r.format(r.js), formatRatio(r.vsFloor), formatRatio(r.vsJS), r.verdict())
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.metric, r.unit,
+			r.format(r.falgo), r.format(r.floor), r.format(r.js), formatRatio(r.vsFloor), r.spreadText(), formatRatio(r.vsJS), r.verdict())
 	}
 	_ = tw.Flush()
 }

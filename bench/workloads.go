@@ -15,11 +15,12 @@ import (
 
 // harness runs the workloads and fills the report.
 type harness struct {
-	s   settings
-	rep *report
-	l   *launcher
-	env serverEnv
-	tmp string
+	s        settings
+	rep      *report
+	l        *launcher
+	env      serverEnv
+	tmp      string
+	falgoBin string // the falgo binary the server runs, for the CLI workload
 }
 
 // note records a failure or a skipped part in the report and on stderr.
@@ -60,95 +61,153 @@ var runInput = json.RawMessage(`{"prompt":"a lighthouse on a cliff at dusk, oil 
 
 // goWarmup is the longest warm-up a Go client gets before a sync-run
 // measurement.
-const goWarmup = 500 * time.Millisecond
+const goWarmup = 300 * time.Millisecond
 
 // syncRun measures workload 1: sync Run of falgo/echo at concurrency 1
-// and 64. Each round runs every client once, in a rotating order; the
-// figures are medians over rounds, and each ratio is the median of the
-// per-round ratios (clients measured seconds apart share most of the noise).
+// and 64, over HTTP/1.1 (falgo and the floor: the loopback floor) and over
+// HTTP/2 cleartext (falgo with WithHTTP2Cleartext and the floor with
+// Protocols.SetUnencryptedHTTP2). Each round runs every client once, in a
+// rotating order, each in a process of its own; the figures are medians
+// over rounds, and each ratio is the median of the per-round ratios
+// (clients measured a second apart share most of the noise), printed with
+// the spread of those per-round ratios. The JS client runs in the first
+// -js-rounds rounds only (it needs seconds of warm-up each time).
 func (h *harness) syncRun(ctx context.Context) error {
-	const group = "Sync Run of falgo/echo"
-	for _, conc := range []int{1, 64} {
-		variants := h.variants([]string{vFalgo, vFloor}, vJS)
-		rps := map[string][]float64{}
-		cpu := map[string][]float64{}
+	concs := []int{1, 64}
+	rounds := map[int][]map[string]*childResult{}
+	for _, conc := range concs {
 		byRound := make([]map[string]*childResult, h.s.rounds)
+		rounds[conc] = byRound
 		for r := 0; r < h.s.rounds; r++ {
 			byRound[r] = map[string]*childResult{}
+			variants := []string{vFalgo, vFloor, vFalgoH2C, vFloorH2C}
+			if r < h.s.jsRounds {
+				variants = h.variants(variants, vJS)
+			}
 			for i := range variants {
 				v := variants[(i+r)%len(variants)]
-				warmup := h.s.warmup
-				if !isJS(v) {
-					warmup = min(warmup, goWarmup) // no JIT to warm: connections and the GC pacer settle at once
+				if res := h.runOnce(ctx, conc, v, r); res != nil {
+					byRound[r][v] = res
 				}
-				p := childParams{Workload: wlRun, Variant: v, Concurrency: conc, Warmup: warmup.Seconds(),
-					Duration: h.s.duration.Seconds(), MaxRequests: 5_000_000, Input: runInput, ProfileDir: h.goProfileDir(v)}
-				res, err := h.l.child(ctx, p, warmup+h.s.duration+2*time.Minute, nil)
-				if err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					h.note("run c=%d %s: %v", conc, v, err)
-					continue
-				}
-				if res.Errors > 0 {
-					h.note("run c=%d %s: %d of %d requests failed; first: %s", conc, v, res.Errors, res.Errors+res.Requests, res.FirstError)
-				}
-				if res.Requests == 0 || res.Seconds <= 0 {
-					continue
-				}
-				byRound[r][v] = res
-				rps[v] = append(rps[v], float64(res.Requests)/res.Seconds)
-				cpu[v] = append(cpu[v], res.CPUSeconds/float64(res.Requests)*1e6)
-				logf("run c=%-2d %-6s round %d/%d: %8.0f req/s, %6.1f µs CPU/request", conc, v, r+1, h.s.rounds,
-					float64(res.Requests)/res.Seconds, res.CPUSeconds/float64(res.Requests)*1e6)
-			}
-		}
-		fig := func(m map[string][]float64, v string) cell {
-			if len(m[v]) == 0 {
-				if isJS(v) {
-					return h.jsMissing()
-				}
-				return missing("failed")
-			}
-			return value(median(m[v]))
-		}
-		paired := func(other string, perRequest bool) cell {
-			var rs []float64
-			for _, round := range byRound {
-				a, b := round[vFalgo], round[other]
-				if a == nil || b == nil {
-					continue
-				}
-				if perRequest {
-					rs = append(rs, (a.CPUSeconds/float64(a.Requests))/(b.CPUSeconds/float64(b.Requests)))
-				} else {
-					rs = append(rs, (float64(a.Requests)/a.Seconds)/(float64(b.Requests)/b.Seconds))
+				if ctx.Err() != nil {
+					return ctx.Err()
 				}
 			}
-			if len(rs) == 0 {
-				return missing("")
-			}
-			return value(median(rs))
 		}
-		throughput := &row{group: group, metric: fmt.Sprintf("requests/s, concurrency %d", conc), unit: "req/s", digits: 0, dir: higherBetter,
-			falgo: fig(rps, vFalgo), floor: fig(rps, vFloor), js: fig(rps, vJS),
-			vsFloor: paired(vFloor, false), vsJS: paired(vJS, false),
-			targets: []target{{"≥ 0.85× floor", "floor", 0.85}},
-			chart:   fmt.Sprintf("Run c=%d requests/s", conc)}
-		if conc == 64 {
-			throughput.targets = append(throughput.targets, target{"≥ 5× JS", "js", 5})
-		}
-		cpuRow := &row{group: group, metric: fmt.Sprintf("client CPU per request, concurrency %d", conc), unit: "µs", digits: 1, dir: lowerBetter,
-			falgo: fig(cpu, vFalgo), floor: fig(cpu, vFloor), js: fig(cpu, vJS),
-			vsFloor: paired(vFloor, true), vsJS: paired(vJS, true),
-			targets: []target{{"≤ 1.15× floor", "floor", 1.15}},
-			chart:   fmt.Sprintf("Run c=%d CPU/request", conc)}
-		throughput.setRatios()
-		cpuRow.setRatios()
-		h.rep.rows = append(h.rep.rows, throughput, cpuRow)
+	}
+	for _, conc := range concs {
+		h.runRows(conc, rounds[conc], "Sync Run of falgo/echo over HTTP/1.1 (the loopback floor)", vFalgo, vFloor, vJS)
+	}
+	for _, conc := range concs {
+		h.runRows(conc, rounds[conc], "Sync Run of falgo/echo over HTTP/2 cleartext", vFalgoH2C, vFloorH2C, "")
 	}
 	return nil
+}
+
+// runOnce measures one sync-run round of variant v; nil if it failed.
+func (h *harness) runOnce(ctx context.Context, conc int, v string, r int) *childResult {
+	warmup := h.s.warmup
+	if !isJS(v) {
+		warmup = min(warmup, goWarmup) // no JIT to warm: connections and the GC pacer settle at once
+	}
+	p := childParams{Workload: wlRun, Variant: v, Concurrency: conc, Warmup: warmup.Seconds(),
+		Duration: h.s.duration.Seconds(), MaxRequests: 5_000_000, Input: runInput, ProfileDir: h.goProfileDir(v)}
+	res, err := h.l.child(ctx, p, warmup+h.s.duration+2*time.Minute, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.note("run c=%d %s: %v", conc, v, err)
+		}
+		return nil
+	}
+	if res.Errors > 0 {
+		h.note("run c=%d %s: %d of %d requests failed; first: %s", conc, v, res.Errors, res.Errors+res.Requests, res.FirstError)
+	}
+	if res.Requests == 0 || res.Seconds <= 0 {
+		return nil
+	}
+	logf("run c=%-2d %-9s round %2d/%d: %8.0f req/s, %6.1f µs CPU/request", conc, v, r+1, h.s.rounds,
+		float64(res.Requests)/res.Seconds, res.CPUSeconds/float64(res.Requests)*1e6)
+	return res
+}
+
+// perRequestCPU is a run's client CPU time per request, in µs.
+func perRequestCPU(r *childResult) float64 { return r.CPUSeconds / float64(r.Requests) * 1e6 }
+
+// throughputOf is a run's requests per second.
+func throughputOf(r *childResult) float64 { return float64(r.Requests) / r.Seconds }
+
+// runRows adds the rows of one protocol and concurrency: client CPU per
+// request (the headline) and requests/s of falgo (variant fv) against the
+// floor (variant flv) and, when jsv is set, the JS client.
+func (h *harness) runRows(conc int, byRound []map[string]*childResult, group, fv, flv, jsv string) {
+	proto := "HTTP/1.1"
+	if fv == vFalgoH2C {
+		proto = "h2c"
+	}
+	metric := func(name string, of func(*childResult) float64, dir direction, digits int, unit, chart string, targets []target) *row {
+		figs := map[string][]float64{}
+		for _, round := range byRound {
+			for v, res := range round {
+				figs[v] = append(figs[v], of(res))
+			}
+		}
+		fig := func(v string) cell {
+			switch {
+			case v == "":
+				return missing("—")
+			case len(figs[v]) == 0 && isJS(v):
+				return h.jsMissing()
+			case len(figs[v]) == 0:
+				return missing("failed")
+			}
+			return value(median(figs[v]))
+		}
+		r := &row{group: group, metric: fmt.Sprintf("%s, concurrency %d", name, conc), unit: unit, digits: digits, dir: dir,
+			falgo: fig(fv), floor: fig(flv), js: fig(jsv), targets: targets, chart: chart}
+		r.vsFloor, r.spread = pairedRatio(byRound, fv, flv, of)
+		if jsv != "" {
+			r.vsJS, _ = pairedRatio(byRound, fv, jsv, of)
+		}
+		r.setRatios()
+		return r
+	}
+	cpu := metric("client CPU per request", perRequestCPU, lowerBetter, 1, "µs", fmt.Sprintf("Run %s c=%d CPU/request", proto, conc),
+		[]target{{"≤ 1.00× floor", "floor", 1.00}})
+	tp := metric("requests/s", throughputOf, higherBetter, 0, "req/s", "", nil)
+	if fv == vFalgo {
+		tp.chart = fmt.Sprintf("Run c=%d requests/s", conc)
+		tp.targets = []target{{"≥ 0.85× floor", "floor", 0.85}}
+		if conc == 64 {
+			tp.targets = append(tp.targets, target{"≥ 5× JS", "js", 5})
+		}
+	}
+	h.rep.rows = append(h.rep.rows, cpu, tp)
+}
+
+// pairedRatio is the median over rounds of a's figure ÷ b's, with the
+// spread of those ratios (the middle half and the extremes).
+func pairedRatio(byRound []map[string]*childResult, a, b string, of func(*childResult) float64) (cell, string) {
+	var rs []float64
+	for _, round := range byRound {
+		x, y := round[a], round[b]
+		if x == nil || y == nil || of(y) == 0 {
+			continue
+		}
+		rs = append(rs, of(x)/of(y))
+	}
+	if len(rs) == 0 {
+		return missing(""), ""
+	}
+	return value(median(rs)), spreadOf(rs)
+}
+
+// spreadOf describes the spread of per-round ratios: the quartiles and
+// the extremes, and how many rounds there were.
+func spreadOf(rs []float64) string {
+	if len(rs) < 3 {
+		return fmt.Sprintf("%d round(s)", len(rs))
+	}
+	return fmt.Sprintf("%.2f–%.2f (all %.2f–%.2f, %d rounds)", percentile(rs, 25), percentile(rs, 75), percentile(rs, 0.001), percentile(rs, 100), len(rs))
 }
 
 // handoffSample is the hand-off statistics of one client variant.
@@ -384,22 +443,19 @@ func (h *harness) checkStored(ctx context.Context, url string, size int64) error
 
 // inflightJobs measures workload 4: -inflight Subscribes started at once,
 // each job running -inflight-sleep-ms on the server, so that all are in
-// the queue together. Peak RSS of the client process and the time until
-// the last result (medians over -inflight-rounds rounds for the Go
-// clients; peak RSS of so many connections varies by ±10% from run to run
-// with the timing of garbage collections); the most jobs seen in flight at
-// once is checked.
+// the queue together, over HTTP/2 cleartext (as fal serves its hosts, over
+// TLS) and over HTTP/1.1 (a connection per job). Peak RSS of the client
+// process, the heap each in-flight job holds and the time until the last
+// result (medians over -inflight-rounds rounds; the JS client is left out
+// of this workload: one of its runs takes most of a minute). The most jobs
+// seen in flight at once is checked.
 func (h *harness) inflightJobs(ctx context.Context) error {
-	group := fmt.Sprintf("%s Subscribes in flight at once (each job %.1f s on the server)", formatNumber(float64(h.s.inflight), 0), float64(h.s.inflightWait)/1000)
 	secsOf := map[string][]float64{}
 	rssOf := map[string][]float64{}
+	perJob := map[string][]float64{}
+	goroutines := map[string][]float64{}
+	variants := []string{vFalgoH2C, vFloorH2C, vFalgo, vFloor}
 	for r := 0; r < h.s.inflightRounds; r++ {
-		variants := []string{vFalgo, vFalgoPoll, vFloor}
-		if r == 0 {
-			// One round of the JS client: it takes most of a minute, and its
-			// figures are far from anything a second round would change.
-			variants = h.variants(variants, vJSStream, vJS)
-		}
 		for i := range variants {
 			v := variants[(i+r)%len(variants)]
 			p := childParams{Workload: wlInflight, Variant: v, Jobs: h.s.inflight, SleepMS: h.s.inflightWait, ProfileDir: h.goProfileDir(v)}
@@ -423,42 +479,44 @@ func (h *harness) inflightJobs(ctx context.Context) error {
 			rssOf[v] = append(rssOf[v], float64(res.PeakRSSKiB)/1024)
 			logf("in flight %-10s round %d: %d jobs in %6.2f s, peak RSS %6.1f MiB, peak in flight %d", v, r+1, res.Requests, res.Seconds, float64(res.PeakRSSKiB)/1024, res.PeakInflight)
 			if m := res.Mem; m != nil {
-				d := fmt.Sprintf("%s, round %d, once the client follows all %s jobs: RSS %.0f MiB; Go heap in use %.0f MiB (marked live by the last GC: %.0f MiB); goroutine stacks %.0f MiB (%s goroutines)",
-					v, r+1, formatNumber(float64(h.s.inflight), 0), m.RSSMiB, m.HeapInuseMiB, m.HeapLiveMiB, m.StackMiB, formatNumber(float64(m.Goroutines), 0))
+				perJob[v] = append(perJob[v], m.LivePerJobKB)
+				goroutines[v] = append(goroutines[v], float64(m.Goroutines))
+				d := fmt.Sprintf("%s, round %d, once the client follows all %s jobs: RSS %.0f MiB; Go heap in use %.0f MiB (marked live by the last GC: %.0f MiB); live heap per job after a collection %.1f KB; goroutine stacks %.0f MiB (%s goroutines)",
+					v, r+1, formatNumber(float64(h.s.inflight), 0), m.RSSMiB, m.HeapInuseMiB, m.HeapLiveMiB, m.LivePerJobKB, m.StackMiB, formatNumber(float64(m.Goroutines), 0))
 				h.rep.details = append(h.rep.details, d)
 				logf("%s", d)
 			}
 		}
 	}
-	fig := func(v string, rss bool) cell {
-		m := secsOf
-		if rss {
-			m = rssOf
-		}
-		switch {
-		case len(m[v]) == 0 && isJS(v):
-			return h.jsMissing()
-		case len(m[v]) == 0:
+	fig := func(m map[string][]float64, v string) cell {
+		if len(m[v]) == 0 {
 			return missing("failed")
 		}
 		return value(median(m[v]))
 	}
 	none := missing("—")
-	rows := []*row{
-		{metric: "peak RSS, status stream (falgo default)", unit: "MiB", digits: 0,
-			falgo: fig(vFalgo, true), floor: fig(vFloor, true), js: fig(vJSStream, true),
-			targets: []target{{"< 512 MiB", "abs", 512}}, chart: "In flight peak RSS, stream"},
-		{metric: "completion time, status stream", unit: "s", digits: 2,
-			falgo: fig(vFalgo, false), floor: fig(vFloor, false), js: fig(vJSStream, false), chart: "In flight completion, stream"},
-		{metric: "peak RSS, polling (JS default)", unit: "MiB", digits: 0,
-			falgo: fig(vFalgoPoll, true), floor: none, js: fig(vJS, true), chart: "In flight peak RSS, polling"},
-		{metric: "completion time, polling", unit: "s", digits: 2,
-			falgo: fig(vFalgoPoll, false), floor: none, js: fig(vJS, false), chart: "In flight completion, polling"},
+	jobs := formatNumber(float64(h.s.inflight), 0)
+	add := func(group string, fv, flv string, h2 bool) {
+		rss := &row{metric: "peak RSS", unit: "MiB", digits: 0, falgo: fig(rssOf, fv), floor: fig(rssOf, flv), js: none}
+		heap := &row{metric: "live heap per in-flight Subscribe", unit: "KB", digits: 1, falgo: fig(perJob, fv), floor: fig(perJob, flv), js: none}
+		gor := &row{metric: "goroutines at full flight", unit: "", digits: 0, falgo: fig(goroutines, fv), floor: fig(goroutines, flv), js: none}
+		done := &row{metric: "completion time", unit: "s", digits: 2, falgo: fig(secsOf, fv), floor: fig(secsOf, flv), js: none}
+		if h2 {
+			rss.targets = []target{{"≤ 384 MiB", "abs", 384}, {"≤ 1.15× floor", "floor", 1.15}}
+			rss.chart = "In flight peak RSS, HTTP/2"
+			heap.targets = []target{{"≤ 6 KB", "abs", 6}}
+			heap.chart = "In flight heap per job, HTTP/2"
+		} else {
+			rss.chart = "In flight peak RSS, HTTP/1.1"
+		}
+		for _, r := range []*row{rss, heap, gor, done} {
+			r.group, r.dir = group, lowerBetter
+			r.setRatios()
+			h.rep.rows = append(h.rep.rows, r)
+		}
 	}
-	for _, r := range rows {
-		r.group, r.dir = group, lowerBetter
-		r.setRatios()
-		h.rep.rows = append(h.rep.rows, r)
-	}
+	wait := float64(h.s.inflightWait) / 1000
+	add(fmt.Sprintf("%s Subscribes in flight at once over HTTP/2 cleartext (each job %.1f s on the server)", jobs, wait), vFalgoH2C, vFloorH2C, true)
+	add(fmt.Sprintf("%s Subscribes in flight at once over HTTP/1.1 (each job %.1f s on the server)", jobs, wait), vFalgo, vFloor, false)
 	return nil
 }

@@ -22,6 +22,10 @@ import (
 type Auth struct {
 	Header  string   // the Authorization header value, e.g. "Key id:secret"
 	Secrets []string // what is scrubbed from server text: the token and each half of an id:secret key
+
+	// value is Header as a header value, built once by NewAuth and shared
+	// by every request (a RoundTripper does not change the request).
+	value []string
 }
 
 // AuthSource supplies the Auth of one request.
@@ -33,6 +37,7 @@ type AuthSource interface {
 // an id:secret key, each half as secrets.
 func NewAuth(scheme, token string) Auth {
 	a := Auth{Header: scheme + " " + token, Secrets: []string{token}}
+	a.value = []string{a.Header}
 	if id, secret, ok := strings.Cut(token, ":"); ok {
 		a.Secrets = append(a.Secrets, id, secret)
 	}
@@ -80,24 +85,34 @@ const (
 // changing fields and before sending; a prepared Config is read-only and
 // safe for concurrent use.
 type Config struct {
-	HTTPClient *http.Client  // the caller's client (or falgo's default)
-	Timeout    time.Duration // bounds each attempt; 0 for none
-	Retry      retry.Policy
-	Logger     *slog.Logger // debug logs of exchanges and retries; nil for none
-	UserAgent  string
-	Header     http.Header // added to every request
-	Hosts      Hosts
-	AllowHTTP  bool       // plain http to hosts that are not loopback
-	Auth       AuthSource // credentials for the client's hosts
-	Errors     Errors
-	MaxBody    int64            // bound of a buffered body; 0 for DefaultMaxBody
-	MaxEvent   int64            // bound of an event or frame; 0 for DefaultMaxEvent
-	MaxLogs    int              // bound of the log entries kept; 0 for DefaultMaxLogs
-	Now        func() time.Time // the clock; nil for time.Now
+	HTTPClient *http.Client // the caller's client (or falgo's default)
+	// Cleartext, if set, sends the requests to plain-http URLs (HTTP/2
+	// without TLS); HTTPClient sends the others, and websocket handshakes.
+	Cleartext *http.Client
+	Timeout   time.Duration // bounds each attempt; 0 for none
+	Retry     retry.Policy
+	Logger    *slog.Logger // debug logs of exchanges and retries; nil for none
+	UserAgent string
+	Header    http.Header // added to every request
+	Hosts     Hosts
+	AllowHTTP bool       // plain http to hosts that are not loopback
+	Auth      AuthSource // credentials for the client's hosts
+	Errors    Errors
+	MaxBody   int64            // bound of a buffered body; 0 for DefaultMaxBody
+	MaxEvent  int64            // bound of an event or frame; 0 for DefaultMaxEvent
+	MaxLogs   int              // bound of the log entries kept; 0 for DefaultMaxLogs
+	Now       func() time.Time // the clock; nil for time.Now
 
 	// Built by Prepare.
-	safe *http.Client
-	ua   []string
+	safe, safePlain *http.Client
+	safeFrom        safeKey // what safe and safePlain were built from
+	ua              []string
+}
+
+// safeKey is what the redirect-safe clients depend on.
+type safeKey struct {
+	base, plain *http.Client
+	hosts       Hosts
 }
 
 // Clone returns a copy that can be changed without affecting c.
@@ -113,8 +128,17 @@ func (c *Config) Prepare() error {
 	if err := c.Hosts.Validate(c.AllowHTTP); err != nil {
 		return err
 	}
-	c.safe = safeClient(c.HTTPClient, c.Hosts)
-	c.ua = []string{c.UserAgent}
+	// A Clone whose per-call options left the HTTP client and the hosts
+	// alone keeps the client it was cloned from: no copy per call.
+	if k := (safeKey{c.HTTPClient, c.Cleartext, c.Hosts}); c.safe == nil || c.safeFrom != k {
+		c.safe, c.safePlain, c.safeFrom = safeClient(c.HTTPClient, c.Hosts), nil, k
+		if c.Cleartext != nil {
+			c.safePlain = safeClient(c.Cleartext, c.Hosts)
+		}
+	}
+	if c.ua == nil || c.ua[0] != c.UserAgent {
+		c.ua = []string{c.UserAgent}
+	}
 	return nil
 }
 
@@ -124,6 +148,18 @@ func (c *Config) Client() *http.Client {
 		return safeClient(c.HTTPClient, c.Hosts)
 	}
 	return c.safe
+}
+
+// clientFor is the HTTP client, with falgo's redirect policy, that sends
+// hr: Cleartext's for a plain-http URL when it is set.
+func (c *Config) clientFor(hr *http.Request) *http.Client {
+	if c.Cleartext != nil && hr.URL.Scheme == "http" {
+		if c.safePlain == nil {
+			return safeClient(c.Cleartext, c.Hosts)
+		}
+		return c.safePlain
+	}
+	return c.Client()
 }
 
 // Clock reads the clock.

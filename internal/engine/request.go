@@ -121,12 +121,34 @@ func (c *Config) loop(ctx context.Context, req *Request, send func(Auth, int) er
 		if !d.Retry {
 			return c.final(req, err, d)
 		}
-		c.Debug(ctx, "fal: retrying", slog.String("op", req.Op), slog.Int("attempt", n),
-			slog.Duration("wait", d.Wait), slog.String("error", c.final(req, err, d).Error()))
+		c.logRetry(ctx, req, n, d, err)
 		if serr := retry.Sleep(ctx, d.Wait); serr != nil {
 			return falerr.Wrap(serr, "%s (while waiting to retry after: %s)", req.Op, falerr.Trim(c.final(req, err, d).Error()))
 		}
 	}
+}
+
+// logExchange logs an answer at debug level. It is a function of its own,
+// never inlined, so that its attributes take room on the stack only when
+// a logger is set: a Subscribe's goroutine waits inside the engine, and
+// smaller frames keep its stack from growing.
+//
+//go:noinline
+func (c *Config) logExchange(ctx context.Context, msg string, req *Request, n int, res *http.Response, rid string, start time.Time) {
+	c.Debug(ctx, msg, slog.String("method", req.Method), slog.String("url", RedactURL(req.URL)), slog.Int("attempt", n),
+		slog.Int("status", res.StatusCode), slog.String("request_id", rid), slog.Duration("took", time.Since(start)), slog.String("proto", res.Proto))
+}
+
+// logRetry logs a retry at debug level (see logExchange for why it is a
+// function of its own).
+//
+//go:noinline
+func (c *Config) logRetry(ctx context.Context, req *Request, n int, d retry.Decision, err error) {
+	if c.Logger == nil {
+		return
+	}
+	c.Debug(ctx, "fal: retrying", slog.String("op", req.Op), slog.Int("attempt", n),
+		slog.Duration("wait", d.Wait), slog.String("error", c.final(req, err, d).Error()))
 }
 
 // authOf resolves the credentials a request is sent with.
@@ -218,15 +240,19 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 	if err != nil {
 		return nil, &permanent{err}
 	}
-	start := time.Now()
-	res, err := c.Client().Do(hr)
+	var start time.Time
+	if c.Logger != nil {
+		start = time.Now()
+	}
+	res, err := c.clientFor(hr).Do(hr)
 	if err != nil {
 		return nil, c.transportError(actx, req, auth, err)
 	}
 	defer res.Body.Close()
 	rid := res.Header.Get("X-Fal-Request-Id")
-	c.Debug(ctx, "fal: http", slog.String("method", req.Method), slog.String("url", RedactURL(req.URL)), slog.Int("attempt", n),
-		slog.Int("status", res.StatusCode), slog.String("request_id", rid), slog.Duration("took", time.Since(start)))
+	if c.Logger != nil {
+		c.logExchange(ctx, "fal: http", req, n, res, rid, start)
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return nil, c.statusError(req, res, auth)
 	}
@@ -317,7 +343,11 @@ func setAuth(h http.Header, auth Auth) {
 	case "", NoAuth:
 		h.Del("Authorization")
 	default:
-		h["Authorization"] = []string{auth.Header}
+		if len(auth.value) == 1 && auth.value[0] == auth.Header {
+			h["Authorization"] = auth.value
+		} else {
+			h["Authorization"] = []string{auth.Header}
+		}
 	}
 }
 

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,10 +21,13 @@ type Stream struct {
 	body   io.ReadCloser
 	cancel context.CancelCauseFunc
 	idle   time.Duration
-	timer  *time.Timer
+	start  time.Time    // when the stream opened, the origin of touched
+	touch  atomic.Int64 // when Touch was last called, in ns since start
 
 	mu       sync.Mutex
+	timer    *time.Timer
 	timedOut bool
+	closed   bool
 }
 
 // errIdle marks a stream cut because it stayed silent too long.
@@ -57,8 +60,11 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	if c.Timeout > 0 && !req.NoTimeout {
 		headerTimer = time.AfterFunc(c.Timeout, func() { cancel(attemptTimeout) })
 	}
-	start := time.Now()
-	res, err := c.Client().Do(hr)
+	var start time.Time
+	if c.Logger != nil {
+		start = time.Now()
+	}
+	res, err := c.clientFor(hr).Do(hr)
 	if headerTimer != nil {
 		headerTimer.Stop()
 	}
@@ -70,8 +76,9 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 		return nil, c.transportError(sctx, req, auth, err)
 	}
 	rid := res.Header.Get("X-Fal-Request-Id")
-	c.Debug(ctx, "fal: http stream", slog.String("method", req.Method), slog.String("url", RedactURL(req.URL)), slog.Int("attempt", n),
-		slog.Int("status", res.StatusCode), slog.String("request_id", rid), slog.Duration("took", time.Since(start)))
+	if c.Logger != nil {
+		c.logExchange(ctx, "fal: http stream", req, n, res, rid, start)
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		err := c.statusError(req, res, auth)
 		res.Body.Close()
@@ -80,14 +87,33 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	}
 	s := &Stream{Status: res.StatusCode, Header: res.Header, RequestID: rid, Secrets: auth.Secrets, body: res.Body, cancel: cancel, idle: idle}
 	if idle > 0 {
-		s.timer = time.AfterFunc(idle, func() {
-			s.mu.Lock()
-			s.timedOut = true
-			s.mu.Unlock()
-			cancel(errIdle)
-		})
+		s.start = time.Now()
+		s.mu.Lock()
+		s.timer = time.AfterFunc(idle, s.checkIdle)
+		s.mu.Unlock()
 	}
 	return s, nil
+}
+
+// checkIdle runs when the idle timer fires: it cuts the stream if no
+// Touch came for idle, and otherwise sets the timer for the rest of the
+// wait from the last Touch (Touch itself only notes the time: a stream of
+// many events does not reset a timer for each).
+func (s *Stream) checkIdle() {
+	silent := time.Since(s.start) - time.Duration(s.touch.Load())
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if left := s.idle - silent; left > 0 {
+		s.timer.Reset(left)
+		s.mu.Unlock()
+		return
+	}
+	s.timedOut = true
+	s.mu.Unlock()
+	s.cancel(errIdle)
 }
 
 // Read reads the body.
@@ -97,8 +123,8 @@ func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
 // the idle timeout measures time without an event, not without a byte (a
 // server trickling one byte a second must not keep a stream alive).
 func (s *Stream) Touch() {
-	if s.timer != nil {
-		s.timer.Reset(s.idle)
+	if s.idle > 0 {
+		s.touch.Store(int64(time.Since(s.start)))
 	}
 }
 
@@ -111,9 +137,12 @@ func (s *Stream) TimedOut() bool {
 
 // Close releases the connection.
 func (s *Stream) Close() error {
+	s.mu.Lock()
+	s.closed = true
 	if s.timer != nil {
 		s.timer.Stop()
 	}
+	s.mu.Unlock()
 	s.cancel(nil)
 	return s.body.Close()
 }

@@ -15,6 +15,9 @@ import (
 	"strconv"
 )
 
+// maxKept is the largest line or data buffer a decoder keeps for reuse.
+const maxKept = 64 << 10
+
 // ErrTooLarge is returned when a line or an event's data exceeds the
 // decoder's limit.
 var ErrTooLarge = errors.New("server-sent event larger than the limit")
@@ -36,6 +39,12 @@ type Decoder struct {
 	pendCR  bool // the previous line ended with CR: skip an LF that follows
 	started bool // the UTF-8 BOM check has been done
 	err     error
+
+	// line and data are reused from one line and one event to the next:
+	// an event's strings are copied out of them once, when it is
+	// dispatched.
+	line []byte
+	data bytes.Buffer
 }
 
 // NewDecoder returns a decoder reading from r, with no limit on the size
@@ -45,7 +54,20 @@ func NewDecoder(r io.Reader) *Decoder { return NewLimitedDecoder(r, 0) }
 // NewLimitedDecoder returns a decoder reading from r that refuses lines
 // and event data longer than max bytes (0 for no limit).
 func NewLimitedDecoder(r io.Reader, max int) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 4<<10), max: max}
+	return NewSizedDecoder(r, max, DefaultBuffer)
+}
+
+// DefaultBuffer is the read buffer of NewLimitedDecoder: room for many
+// small events per read on a busy stream.
+const DefaultBuffer = 4 << 10
+
+// NewSizedDecoder is NewLimitedDecoder with a read buffer of size bytes
+// (at least 16). The buffer only batches reads: a line or an event longer
+// than it is still read whole. A stream that is mostly waiting, such as a
+// queue status stream, holds the buffer all the while, so a small one
+// keeps many waits cheap.
+func NewSizedDecoder(r io.Reader, max, size int) *Decoder {
+	return &Decoder{r: bufio.NewReaderSize(r, size), max: max}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends
@@ -56,11 +78,12 @@ func (d *Decoder) Next() (Event, error) {
 		return Event{}, d.err
 	}
 	var (
-		data    bytes.Buffer
 		hasData bool
 		typ     string
 		dirty   bool // any field seen since the last dispatch
 	)
+	data := &d.data
+	data.Reset()
 	for {
 		line, err := d.readLine()
 		if err != nil {
@@ -77,7 +100,15 @@ func (d *Decoder) Next() (Event, error) {
 				typ, dirty = "", false
 				continue
 			}
-			return Event{Type: typ, Data: data.String(), ID: d.lastID, Retry: d.retry}, nil
+			ev := Event{Type: typ, Data: data.String(), ID: d.lastID, Retry: d.retry}
+			if data.Cap() > maxKept || d.r.Buffered() == 0 {
+				// Nothing more is read: the next read may wait long (a
+				// status stream waits for its job), so the buffers are
+				// not held meanwhile. A busy stream, with events already
+				// read ahead, keeps them.
+				d.data, d.line = bytes.Buffer{}, nil
+			}
+			return ev, nil
 		}
 		if line[0] == ':' {
 			continue
@@ -137,8 +168,16 @@ func isDigits(b []byte) bool {
 
 // readLine returns the next line without its terminator. A line still
 // unterminated at the end of the stream counts as incomplete: io.EOF.
+// The line is valid until the next call.
 func (d *Decoder) readLine() ([]byte, error) {
-	var line []byte
+	line := d.line[:0]
+	defer func() {
+		if cap(line) <= maxKept {
+			d.line = line[:0]
+		} else {
+			d.line = nil // a huge line's buffer is not kept for the stream's life
+		}
+	}()
 	for {
 		b, err := d.r.ReadByte()
 		if err != nil {

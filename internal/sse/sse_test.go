@@ -177,3 +177,86 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += n
 	return n, err
 }
+
+// TestSizedDecoderReadsPastItsBuffer checks that a small read buffer only
+// batches reads: lines and events far longer than it come out whole, with
+// CRLF and CR line ends split across reads.
+func TestSizedDecoderReadsPastItsBuffer(t *testing.T) {
+	long := strings.Repeat("0123456789", 500)
+	stream := "event: status\r\ndata: " + long + "\r\ndata: second\r\n\r\n: comment\rdata: short\r\rdata: " + long + "\n\n"
+	d := NewSizedDecoder(strings.NewReader(stream), 1<<20, 16)
+	want := []Event{{Type: "status", Data: long + "\nsecond"}, {Data: "short"}, {Data: long}}
+	for i, w := range want {
+		ev, err := d.Next()
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if ev.Type != w.Type || ev.Data != w.Data {
+			t.Errorf("event %d: type %q, %d bytes of data; want %q, %d bytes", i, ev.Type, len(ev.Data), w.Type, len(w.Data))
+		}
+	}
+	if _, err := d.Next(); err != io.EOF {
+		t.Errorf("after the last event: %v, want io.EOF", err)
+	}
+	small := NewSizedDecoder(strings.NewReader("data: "+long+"\n\n"), 100, 16)
+	if _, err := small.Next(); err != ErrTooLarge {
+		t.Errorf("a line over the limit: %v, want ErrTooLarge", err)
+	}
+}
+
+// TestDecoderReusesBuffers checks that decoding a stream of small events
+// allocates only the events' strings (the line and data buffers are
+// reused), and that events decoded earlier are not changed by later ones.
+func TestDecoderReusesBuffers(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("allocation counts differ under coverage")
+	}
+	const ev = "event: status\ndata: {\"status\":\"IN_PROGRESS\",\"request_id\":\"abc\"}\n\n"
+	d := NewDecoder(strings.NewReader(strings.Repeat(ev, 300)))
+	first, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := testing.AllocsPerRun(200, func() {
+		if _, err := d.Next(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > 2 { // the Type and Data strings
+		t.Errorf("%.1f allocations per event, want at most 2", n)
+	}
+	if first.Type != "status" || first.Data != `{"status":"IN_PROGRESS","request_id":"abc"}` {
+		t.Errorf("the first event changed: %+v", first)
+	}
+}
+
+// eventReader returns one event per Read, as a mostly idle stream does.
+type eventReader struct{ events []string }
+
+func (r *eventReader) Read(p []byte) (int, error) {
+	if len(r.events) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.events[0])
+	r.events[0] = r.events[0][n:]
+	if r.events[0] == "" {
+		r.events = r.events[1:]
+	}
+	return n, nil
+}
+
+// TestDecoderReleasesBuffersWhenIdle checks that a decoder whose read
+// buffer is empty after an event (the next read may wait for long) holds
+// no line or data buffer meanwhile.
+func TestDecoderReleasesBuffersWhenIdle(t *testing.T) {
+	ev := "data: {\"status\":\"IN_QUEUE\",\"queue_position\":3}\n\n"
+	d := NewSizedDecoder(&eventReader{events: []string{ev, ev}}, 0, 512)
+	for i := 0; i < 2; i++ {
+		if _, err := d.Next(); err != nil {
+			t.Fatal(err)
+		}
+		if d.line != nil || d.data.Cap() != 0 {
+			t.Errorf("event %d: the decoder holds %d bytes of line and %d of data while waiting", i, cap(d.line), d.data.Cap())
+		}
+	}
+}
