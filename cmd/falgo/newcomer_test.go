@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,13 +156,22 @@ func TestResultOfAFinishedRequestTellsHowLongItTook(t *testing.T) {
 
 func TestResultOfACancelledRequestIsNotRunning(t *testing.T) {
 	g := newGate()
-	startFal(t, faltest.WithApp("test/gate", g.app))
+	srv := startFal(t, faltest.WithApp("test/gate", g.app))
 	sub := runCLI(t, "submit", "--no-validate", "test/gate", "-i", "a=1")
 	mustExit(t, "submit", sub, exitOK)
 	id := strings.TrimSpace(sub.stdout)
 	receive(t, "the gate to start", g.started)
 	mustExit(t, "cancel", runCLI(t, "cancel", "test/gate", id), exitOK)
 	receive(t, "the cancellation", g.canceled)
+	// The handler seeing its context cancelled and the server marking the
+	// request finished are two steps: wait for the second, so that result
+	// attaches to a request fal reports as over (while it still reports it
+	// running, "running" is the truth).
+	waitFor(t, "the request to be reported finished", func() bool {
+		st, err := srv.Client().Status(context.Background(), "test/gate", id)
+		_, done := st.(fal.Completed)
+		return err == nil && done
+	})
 	r := runCLI(t, "result", "test/gate", id)
 	if r.code != exitError || strings.Contains(r.stderr, "falgo: running") || !strings.Contains(r.stderr, "cancel") {
 		t.Errorf("exit %d, stderr %q; want the failure without a \"running\" line first", r.code, r.stderr)
