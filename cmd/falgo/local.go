@@ -71,8 +71,10 @@ Making progress visible: the demo apps answer in about 30 ms. --latency D
 makes each demo request work for D (its progress steps spread over it; the
 echo app still answers at once unless its input asks with _sleep_ms),
 --runners N gives each app N runners, so that requests beyond N wait in the
-queue and report their position, and --startup D makes each runner's first
-request wait D as a cold start (IN_QUEUE at position 0 meanwhile).
+queue and report their position (--latency without --runners gives each
+app one runner: a second request waits), and --startup D makes each
+runner's first request wait D as a cold start (IN_QUEUE at position 0
+meanwhile).
 
 ` + faultsHelp + `
 
@@ -93,6 +95,9 @@ command line.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.keySet = cmd.Flags().Changed("key")
+			if cmd.Flags().Changed("latency") && !cmd.Flags().Changed("runners") {
+				o.runners = 1 // slow apps with unlimited runners would never queue
+			}
 			return runLocal(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -101,7 +106,7 @@ command line.`,
 	f.StringVar(&o.key, "key", faltest.DefaultKey, "API key the server accepts in \"Authorization: Key <key>\"")
 	f.BoolVar(&o.allowRemote, "allow-remote", false, "allow a non-loopback --addr (requires --key)")
 	f.BoolVar(&o.list, "list", false, "print the apps the server serves, and exit")
-	f.IntVar(&o.runners, "runners", 0, "runners per app: requests beyond `N` wait in the queue (0: no limit)")
+	f.IntVar(&o.runners, "runners", 0, "runners per app: requests beyond `N` wait in the queue (0: no limit; 1 when --latency is given)")
 	f.DurationVar(&o.latency, "latency", faltest.DefaultDemoDelay, "how long each demo request works, e.g. 2s")
 	f.DurationVar(&o.startup, "startup", 0, "cold start: each runner's first request waits this long, e.g. 5s")
 	f.StringVar(&o.faults, "faults", "", "inject failures: `RULES` such as 'submit:429:count=2,result:502:every=3' (see --help)")

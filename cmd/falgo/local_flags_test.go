@@ -79,7 +79,13 @@ func TestLocalPrintsTheAppsItServes(t *testing.T) {
 }
 
 func TestLocalRunnersAndLatencyMakeAQueue(t *testing.T) {
-	l, cl, ctx := startLocalClient(t, "--runners", "1", "--latency", "10m")
+	t.Run("--runners 1 --latency 10m", func(t *testing.T) { testLatencyMakesAQueue(t, "--runners", "1", "--latency", "10m") })
+	// --latency alone gives each app one runner.
+	t.Run("--latency 10m", func(t *testing.T) { testLatencyMakesAQueue(t, "--latency", "10m") })
+}
+
+func testLatencyMakesAQueue(t *testing.T, args ...string) {
+	l, cl, ctx := startLocalClient(t, args...)
 	in := map[string]any{"prompt": "x"}
 	a, err := cl.Submit(ctx, faltest.DemoFluxSchnell, in)
 	if err != nil {
