@@ -1,12 +1,10 @@
 package fal
 
 import (
-	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"sort"
-	"strings"
 
+	"github.com/falgo/fal/internal/datauri"
 	"github.com/falgo/fal/internal/falerr"
 )
 
@@ -22,23 +20,13 @@ type File struct {
 	Height      int    `json:"height,omitempty"`
 }
 
+// decodeDataURI decodes a data: URI in an output (what sync_mode returns).
 func decodeDataURI(s string) ([]byte, error) {
-	meta, payload, ok := strings.Cut(strings.TrimPrefix(s, "data:"), ",")
-	if !ok {
-		return nil, falerr.New("malformed data URI: no comma")
-	}
-	if strings.HasSuffix(meta, ";base64") {
-		b, err := base64.StdEncoding.DecodeString(payload)
-		if err != nil {
-			return nil, falerr.Wrap(err, "malformed data URI")
-		}
-		return b, nil
-	}
-	p, err := url.PathUnescape(payload)
+	b, err := datauri.Decode(s)
 	if err != nil {
 		return nil, falerr.Wrap(err, "malformed data URI")
 	}
-	return []byte(p), nil
+	return b, nil
 }
 
 // FindFiles returns every file in an app's output: each JSON object with a

@@ -3,7 +3,6 @@ package faltest
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/falgo/fal/internal/datauri"
 	_ "golang.org/x/image/webp" // or WebPs
 )
 
@@ -127,7 +127,7 @@ func (r *Request) inputImageSize(field, u string) (int, int, error) {
 // same Server (a <Server.URL>/cdn/files/... URL).
 func (r *Request) inputFile(field, u string) ([]byte, error) {
 	if rest, ok := strings.CutPrefix(u, "data:"); ok {
-		data, err := decodeDataURI(rest)
+		data, err := datauri.Decode(rest)
 		if err != nil {
 			return nil, ValidationError(field, "invalid data URI: "+err.Error())
 		}
@@ -170,28 +170,6 @@ func urlOrigin(u string) string {
 		return "a value that is not an absolute URL"
 	}
 	return fmt.Sprintf("%q", pu.Scheme+"://"+pu.Host)
-}
-
-// decodeDataURI decodes the part of a data URI after "data:":
-// "[<media type>][;base64],<data>".
-func decodeDataURI(s string) ([]byte, error) {
-	meta, payload, ok := strings.Cut(s, ",")
-	if !ok {
-		return nil, fmt.Errorf("no comma before the data")
-	}
-	if strings.HasSuffix(strings.ToLower(meta), ";base64") {
-		payload = strings.TrimRight(payload, "=")
-		data, err := base64.RawStdEncoding.DecodeString(payload)
-		if err != nil {
-			return nil, fmt.Errorf("the base64 data does not decode")
-		}
-		return data, nil
-	}
-	data, err := url.PathUnescape(payload)
-	if err != nil {
-		return nil, fmt.Errorf("the percent-encoded data does not decode")
-	}
-	return []byte(data), nil
 }
 
 // decodeDemoInput does what every demo app but falgo/echo does first: it
