@@ -238,11 +238,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Client returns a fal client pointed at this server with its key; opts are
-// applied after the server's own. It panics with a clear message if an
-// option is invalid, since that is a bug in the calling test.
+// applied after the server's own (ClientOptions). It panics with a clear
+// message if an option is invalid, since that is a bug in the calling test.
 func (s *Server) Client(opts ...fal.Option) *fal.Client {
+	c, err := fal.NewClient(append(s.ClientOptions(), opts...)...)
+	if err != nil {
+		panic(fmt.Sprintf("faltest: Server.Client: invalid option: %v", err))
+	}
+	return c
+}
+
+// ClientOptions are the options that point a fal client at this server:
+// its key, every host, and with WithTLS the trust of its certificate. They
+// are what Client uses, for callers that build the client themselves.
+func (s *Server) ClientOptions() []fal.Option {
 	run, queue, rest, cdn, api := s.hosts()
-	all := []fal.Option{
+	opts := []fal.Option{
 		fal.WithKey(s.Key),
 		fal.WithRunHost(run),
 		fal.WithQueueHost(queue),
@@ -251,14 +262,9 @@ func (s *Server) Client(opts ...fal.Option) *fal.Client {
 		fal.WithAPIHost(api),
 	}
 	if t := s.trustOption(); t != nil {
-		all = append(all, t)
+		opts = append(opts, t)
 	}
-	all = append(all, opts...)
-	c, err := fal.NewClient(all...)
-	if err != nil {
-		panic(fmt.Sprintf("faltest: Server.Client: invalid option: %v", err))
-	}
-	return c
+	return opts
 }
 
 // Env returns the environment variables that point a fal client (falgo,

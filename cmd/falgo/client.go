@@ -37,14 +37,7 @@ func (c *cli) newClient() (*fal.Client, func(), error) {
 		if c.g.verbose {
 			c.con.errorf("falgo: --local: demo server listening on %s", srv.URL)
 		}
-		opts = append(opts,
-			fal.WithKey(srv.Key),
-			fal.WithRunHost(srv.URL+"/run"),
-			fal.WithQueueHost(srv.URL+"/queue"),
-			fal.WithRestHost(srv.URL+"/rest"),
-			fal.WithCDNHost(srv.URL+"/cdn"),
-			fal.WithAPIHost(srv.URL+"/api"),
-		)
+		opts = append(opts, srv.ClientOptions()...)
 	case c.g.keySet:
 		opts = append(opts, fal.WithKey(c.g.key))
 	}
