@@ -140,29 +140,24 @@ const (
 func parseControls(w http.ResponseWriter, r *http.Request) (requestControls, bool) {
 	c := requestControls{storeIO: true}
 	h := r.Header
-	if v := h.Get("X-Fal-Store-IO"); v != "" {
+	for _, sw := range []struct {
+		header, loc, use string
+		dst              *bool
+	}{
+		{"X-Fal-Store-IO", "x-fal-store-io", "use 0 (do not store the input and output) or 1", &c.storeIO},
+		{"X-Fal-No-Retry", "x-fal-no-retry", "use 1, true or yes (or 0, false, no)", &c.noRetry},
+		{"X-App-Fal-Disable-Fallback", "x-app-fal-disable-fallback", "use true or false", &c.noFallback},
+	} {
+		v := h.Get(sw.header)
+		if v == "" {
+			continue
+		}
 		on, ok := parseSwitch(v)
 		if !ok {
-			headerError(w, "header", "x-fal-store-io", fmt.Sprintf("invalid value %q: use 0 (do not store the input and output) or 1", v))
+			headerError(w, "header", sw.loc, fmt.Sprintf("invalid value %q: %s", v, sw.use))
 			return c, false
 		}
-		c.storeIO = on
-	}
-	if v := h.Get("X-Fal-No-Retry"); v != "" {
-		on, ok := parseSwitch(v)
-		if !ok {
-			headerError(w, "header", "x-fal-no-retry", fmt.Sprintf("invalid value %q: use 1, true or yes (or 0, false, no)", v))
-			return c, false
-		}
-		c.noRetry = on
-	}
-	if v := h.Get("X-App-Fal-Disable-Fallback"); v != "" {
-		on, ok := parseSwitch(v)
-		if !ok {
-			headerError(w, "header", "x-app-fal-disable-fallback", fmt.Sprintf("invalid value %q: use true or false", v))
-			return c, false
-		}
-		c.noFallback = on
+		*sw.dst = on
 	}
 	if vals := h.Values("X-Fal-Tags"); len(vals) > 0 {
 		tags, msg := parseTags(strings.Join(vals, ","))
