@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 )
 
 // maxRedirects bounds the redirects one request follows.
@@ -29,8 +31,8 @@ func safeClient(base *http.Client, hosts Hosts) *http.Client {
 		switch {
 		case len(via) >= maxRedirects:
 			return &redirectRefused{fmt.Sprintf("stopped after %d redirects", maxRedirects)}
-		case first.Method != http.MethodGet && first.Method != http.MethodHead:
-			return &redirectRefused{fmt.Sprintf("refusing to follow a redirect of a %s request (to %s): its body would be re-sent or dropped", first.Method, RedactURL(req.URL.String()))}
+		case !redirectable(first.Method):
+			return methodRedirectRefused(first.Method, req.URL)
 		case first.URL.Scheme == "https" && req.URL.Scheme != "https":
 			return &redirectRefused{"refusing a redirect from https to " + req.URL.Scheme}
 		}
@@ -54,3 +56,68 @@ func safeClient(base *http.Client, hosts Hosts) *http.Client {
 type redirectRefused struct{ why string }
 
 func (e *redirectRefused) Error() string { return e.why }
+
+// redirectable reports whether the policy may follow a redirect of a
+// request with method: only GET and HEAD carry no body to re-send.
+func redirectable(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
+}
+
+// methodRedirectRefused is the policy's refusal of a redirect of a
+// request with a body.
+func methodRedirectRefused(method string, to *url.URL) error {
+	return &redirectRefused{fmt.Sprintf("refusing to follow a redirect of a %s request (to %s): its body would be re-sent or dropped", method, RedactURL(to.String()))}
+}
+
+// do sends hr with falgo's redirect policy. A request the policy never
+// redirects (any method but GET and HEAD) goes straight to the transport
+// when the client adds nothing else to it (no cookie jar, no timeout, no
+// user info in the URL): http.Client copies the headers and the URL of
+// every request it might redirect, a tenth of a sync Run's allocations.
+// A redirect answer to such a request is refused here as http.Client
+// would refuse it through the policy: with the same error, body closed.
+func (c *Config) do(hr *http.Request) (*http.Response, error) {
+	hc := c.clientFor(hr)
+	if redirectable(hr.Method) || hc.Jar != nil || hc.Timeout != 0 || hr.URL.User != nil {
+		return hc.Do(hr)
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	res, err := rt.RoundTrip(hr)
+	if err != nil {
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
+		return nil, err
+	}
+	if res == nil {
+		return nil, errors.New("http: RoundTripper returned a nil *Response with a nil error")
+	}
+	if res.Body == nil {
+		res.Body = http.NoBody
+	}
+	if loc := res.Header.Get("Location"); loc != "" && followsRedirect(res.StatusCode, hr) {
+		res.Body.Close()
+		to, perr := hr.URL.Parse(loc)
+		if perr != nil {
+			return nil, fmt.Errorf("failed to parse Location header %q: %w", RedactURL(loc), perr)
+		}
+		return nil, methodRedirectRefused(hr.Method, to)
+	}
+	return res, nil
+}
+
+// followsRedirect reports whether http.Client would try to follow an
+// answer with status code to hr (and so ask the policy): 301, 302 and
+// 303 always; 307 and 308 only when the body can be sent again.
+func followsRedirect(code int, hr *http.Request) bool {
+	switch code {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		return true
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return hr.GetBody != nil || hr.Body == nil || hr.Body == http.NoBody
+	}
+	return false
+}

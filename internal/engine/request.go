@@ -78,10 +78,6 @@ func (c *Config) Do(ctx context.Context, req *Request) (*Response, error) {
 	return resp, err
 }
 
-// attemptTimeout marks an attempt cut by the per-attempt timeout (as
-// opposed to the caller's context).
-var attemptTimeout = errors.New("per-attempt timeout")
-
 // statusError is a non-2xx answer while the attempts go on.
 type statusError struct{ f *Failure }
 
@@ -199,37 +195,10 @@ func (c *Config) final(req *Request, err error, d retry.Decision) error {
 	return err
 }
 
-// AttemptTimedOut reports whether actx, from AttemptContext, ended because
-// the per-attempt timeout fired.
-func AttemptTimedOut(actx context.Context) bool {
-	return errors.Is(context.Cause(actx), attemptTimeout)
-}
-
 // TooLong is the error of a server that asked, with Retry-After, for a
 // longer wait than the retry policy allows: err, with how long it asked.
 func TooLong(err error, op string, d retry.Decision) error {
 	return falerr.Wrap(err, "%s: the server asked to retry after %v, more than the retry policy's MaxRetryAfter of %v", op, d.RetryAfter.Round(time.Second), d.Limit)
-}
-
-// attemptContext bounds one attempt of req (see AttemptContext).
-func (c *Config) attemptContext(ctx context.Context, req *Request) (context.Context, context.CancelFunc) {
-	if req.NoTimeout {
-		return ctx, func() {}
-	}
-	return c.AttemptContext(ctx)
-}
-
-// AttemptContext bounds one attempt by the per-attempt timeout, unless the
-// caller's deadline comes first anyway; AttemptTimedOut tells whether it
-// fired. For attempts the engine does not send itself (handshakes).
-func (c *Config) AttemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.Timeout <= 0 {
-		return ctx, func() {}
-	}
-	if dl, ok := ctx.Deadline(); ok && dl.Before(c.Clock().Add(c.Timeout)) {
-		return ctx, func() {}
-	}
-	return context.WithTimeoutCause(ctx, c.Timeout, attemptTimeout)
 }
 
 // exchange sends one attempt and reads the whole answer.
@@ -244,7 +213,7 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 	if c.Logger != nil {
 		start = time.Now()
 	}
-	res, err := c.clientFor(hr).Do(hr)
+	res, err := c.do(hr)
 	if err != nil {
 		return nil, c.transportError(actx, req, auth, err)
 	}

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The per-attempt timeout (Config.Timeout) bounds every exchange. A
+// context.WithTimeout per attempt costs a timer, a context and its
+// registration with the caller's context on every call, which is a
+// visible part of a sync Run's CPU. Most callers pass a context that can
+// never be cancelled (context.Background, or values on it): their attempts
+// share a window instead. A window is one context with one deadline for
+// all the attempts that start within its span (a hundredth of the timeout,
+// at most a second), so each attempt is cut between its timeout and that
+// span later: 120 s becomes 120–121 s. A caller's context that can be
+// cancelled, or a deadline of its own, keeps the exact per-attempt
+// context.
+
+// attemptTimeout marks an attempt cut by the per-attempt timeout (as
+// opposed to the caller's context).
+var attemptTimeout = errors.New("per-attempt timeout")
+
+// windowMin is the shortest timeout that attempts share windows for:
+// below it the span would be under 10 ms, and precision matters more.
+const windowMin = time.Second
+
+// windows hands out the shared attempt windows of one timeout.
+type windows struct {
+	timeout, span time.Duration
+	cur           atomic.Pointer[window]
+	mu            sync.Mutex // serialises making a new window
+}
+
+// window is the context of the attempts that start in [start, start+span).
+type window struct {
+	start time.Time
+	ctx   context.Context // expires at start+span+timeout, with cause attemptTimeout
+	// cancel is never called: the deadline releases the context, and
+	// nothing else holds it once its attempts are done.
+	cancel context.CancelFunc
+}
+
+func newWindows(timeout time.Duration) *windows {
+	if timeout < windowMin {
+		return nil
+	}
+	return &windows{timeout: timeout, span: min(timeout/100, time.Second)}
+}
+
+// at returns the window for an attempt starting at now.
+func (w *windows) at(now time.Time) *window {
+	if cur := w.cur.Load(); cur != nil && !now.Before(cur.start) && now.Sub(cur.start) < w.span {
+		return cur
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if cur := w.cur.Load(); cur != nil && !now.Before(cur.start) && now.Sub(cur.start) < w.span {
+		return cur
+	}
+	ctx, cancel := context.WithDeadlineCause(context.Background(), now.Add(w.span+w.timeout), attemptTimeout)
+	nw := &window{start: now, ctx: ctx, cancel: cancel}
+	w.cur.Store(nw)
+	return nw
+}
+
+// windowCtx is an attempt's context in a window: the caller's values, the
+// window's deadline and cancellation. Its Value falls back to the
+// window's, so that context.Cause and the contexts net/http derives from
+// it see the window (they register with its cancellation, not with a
+// goroutine of their own).
+type windowCtx struct {
+	context.Context // the caller's, which is never cancelled
+	w               *window
+}
+
+func (a *windowCtx) Deadline() (time.Time, bool) { return a.w.ctx.Deadline() }
+func (a *windowCtx) Done() <-chan struct{}       { return a.w.ctx.Done() }
+func (a *windowCtx) Err() error                  { return a.w.ctx.Err() }
+func (a *windowCtx) Value(key any) any {
+	if v := a.Context.Value(key); v != nil {
+		return v
+	}
+	return a.w.ctx.Value(key)
+}
+
+// noCancel is the CancelFunc of an attempt that needs none.
+func noCancel() {}
+
+// AttemptTimedOut reports whether actx, from AttemptContext, ended because
+// the per-attempt timeout fired.
+func AttemptTimedOut(actx context.Context) bool {
+	return errors.Is(context.Cause(actx), attemptTimeout)
+}
+
+// attemptContext bounds one attempt of req (see AttemptContext).
+func (c *Config) attemptContext(ctx context.Context, req *Request) (context.Context, context.CancelFunc) {
+	if req.NoTimeout {
+		return ctx, noCancel
+	}
+	return c.AttemptContext(ctx)
+}
+
+// AttemptContext bounds one attempt by the per-attempt timeout, unless the
+// caller's deadline comes first anyway; AttemptTimedOut tells whether it
+// fired. For attempts the engine does not send itself (handshakes).
+func (c *Config) AttemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.Timeout <= 0 {
+		return ctx, noCancel
+	}
+	if w := c.windows; w != nil && w.timeout == c.Timeout && c.Now == nil && ctx.Done() == nil {
+		return &windowCtx{Context: ctx, w: w.at(time.Now())}, noCancel
+	}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(c.Clock().Add(c.Timeout)) {
+		return ctx, noCancel
+	}
+	return context.WithTimeoutCause(ctx, c.Timeout, attemptTimeout)
+}
