@@ -125,7 +125,7 @@ func isFinal(err error) bool {
 // streamStatus reads one connection of the status stream. done is true
 // when the sequence is over (Completed yielded, or the consumer stopped).
 func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, yield func(Status, error) bool) (done bool, err error) {
-	u := withLogs(strings.TrimSuffix(h.statusURL, "/")+"/stream", cl.s.logs)
+	u := withLogs(strings.TrimSuffix(h.statusURL(), "/")+"/stream", cl.s.logs)
 	st, err := cl.eng.Open(ctx, &engine.Request{
 		Op: "status stream of " + h.describe(), Method: http.MethodGet, URL: u, Accept: "text/event-stream",
 		Header: noStore, Class: retry.Idempotent,

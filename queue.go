@@ -1,6 +1,7 @@
 package fal
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,9 +26,39 @@ type RequestHandle struct {
 	RequestID string // the queue's id of the request
 
 	eng *engine.Config // how the handle's calls reach fal
-	s   settings       // defaults of the handle's calls (WithLogs, WithPolling)
+	// s holds the defaults of the handle's calls (WithLogs, WithPolling):
+	// the settings of the call that made the handle, shared, not copied
+	// (a Subscribe's handle lives as long as its wait).
+	s *settings
 
-	statusURL, responseURL, cancelURL string
+	// responseURL is the request's URL; ownStatus and ownCancel hold the
+	// status and cancel URLs only when they are not responseURL with "/status"
+	// and "/cancel" appended, as the queue's nearly always are: a long
+	// wait keeps one URL, not three.
+	responseURL, ownStatus, ownCancel string
+}
+
+// statusURL is the request's status URL.
+func (h *RequestHandle) statusURL() string { return cmp.Or(h.ownStatus, h.responseURL+"/status") }
+
+// cancelURL is the request's cancel URL.
+func (h *RequestHandle) cancelURL() string { return cmp.Or(h.ownCancel, h.responseURL+"/cancel") }
+
+// setURLs sets the handle's URLs, keeping the status and cancel URLs only
+// when they differ from the response URL's.
+func (h *RequestHandle) setURLs(response, status, cancel string) {
+	h.responseURL, h.ownStatus, h.ownCancel = response, status, cancel
+	if under(status, response, "/status") {
+		h.ownStatus = ""
+	}
+	if under(cancel, response, "/cancel") {
+		h.ownCancel = ""
+	}
+}
+
+// under reports whether u is base followed by suffix.
+func under(u, base, suffix string) bool {
+	return len(u) == len(base)+len(suffix) && strings.HasPrefix(u, base) && strings.HasSuffix(u, suffix)
 }
 
 // describe names the request in messages: "app request id".
@@ -92,37 +123,37 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 		return nil, falerr.New("%s: the queue answered with a request id that holds the credentials; refusing it", op)
 	}
 	h, herr := cl.handle(app, sb.RequestID)
-	if herr != nil {
+	var response, status, cancel string // the URLs built from the id
+	if herr == nil {
+		response, status, cancel = h.responseURL, h.statusURL(), h.cancelURL()
+	} else {
 		// The id cannot be parsed (e.g. a raw "alias" id): the URLs the
 		// queue returned are all we have, and they must be ours.
-		h = &RequestHandle{App: app, RequestID: sb.RequestID, eng: cl.eng, s: cl.s}
+		h = &RequestHandle{App: app, RequestID: sb.RequestID, eng: cl.eng, s: &cl.s}
 	}
-	h.adoptServerURLs(sb)
-	if h.statusURL == "" || h.responseURL == "" || h.cancelURL == "" {
+	h.adopt(&status, sb.StatusURL)
+	h.adopt(&response, sb.ResponseURL)
+	h.adopt(&cancel, sb.CancelURL)
+	if status == "" || response == "" || cancel == "" {
 		return nil, falerr.Wrap(herr, "%s: request %s: the queue returned no usable status, response and cancel URLs under %s", op, sb.RequestID, cl.eng.Hosts.Queue)
 	}
+	h.setURLs(response, status, cancel)
 	return h, nil
 }
 
-// adoptServerURLs uses the URLs the queue returned when they lie under the
+// adopt sets *dst to raw, a URL the queue returned, when it lies under the
 // handle's queue base URL. Others are ignored: falgo never follows a
 // server-supplied URL to another host (it would carry the credentials
-// there), and builds the URL from the app id instead.
-func (h *RequestHandle) adoptServerURLs(sb submitBody) {
-	base := h.eng.Hosts.Queue
-	adopt := func(dst *string, raw string) {
-		switch {
-		case raw == "":
-		case engine.Under(raw, base):
-			*dst = raw
-		default:
-			h.eng.Debug(context.Background(), "fal: ignoring a queue URL outside the queue host",
-				slog.String("url", engine.RedactURL(raw)), slog.String("request_id", h.RequestID))
-		}
+// there), and keeps the URL built from the app id instead.
+func (h *RequestHandle) adopt(dst *string, raw string) {
+	switch {
+	case raw == "":
+	case engine.Under(raw, h.eng.Hosts.Queue):
+		*dst = raw
+	default:
+		h.eng.Debug(context.Background(), "fal: ignoring a queue URL outside the queue host",
+			slog.String("url", engine.RedactURL(raw)), slog.String("request_id", h.RequestID))
 	}
-	adopt(&h.statusURL, sb.StatusURL)
-	adopt(&h.responseURL, sb.ResponseURL)
-	adopt(&h.cancelURL, sb.CancelURL)
 }
 
 // Handle returns a handle for a request submitted earlier, by app and
@@ -148,10 +179,9 @@ func (cl *call) handle(app, requestID string) (*RequestHandle, error) {
 	if err := validRequestID(requestID); err != nil {
 		return nil, err
 	}
-	base := engine.Join(cl.eng.Hosts.Queue, id.Base(), "requests", requestID)
 	return &RequestHandle{
-		App: app, RequestID: requestID, eng: cl.eng, s: cl.s,
-		statusURL: base + "/status", responseURL: base, cancelURL: base + "/cancel",
+		App: app, RequestID: requestID, eng: cl.eng, s: &cl.s,
+		responseURL: engine.Join(cl.eng.Hosts.Queue, id.Base(), "requests", requestID),
 	}, nil
 }
 
@@ -214,7 +244,7 @@ func (h *RequestHandle) newCall(kind callKind, opts []RequestOption) (*call, err
 	if h == nil || h.eng == nil {
 		return nil, falerr.New("the RequestHandle is nil or was not made by Submit or Client.Handle")
 	}
-	return newCall(kind, h.eng, h.s, opts)
+	return newCall(kind, h.eng, *h.s, opts)
 }
 
 // Status fetches the request's current state once. With WithLogs(true) the
@@ -230,7 +260,7 @@ func (h *RequestHandle) Status(ctx context.Context, opts ...RequestOption) (Stat
 func (h *RequestHandle) status(ctx context.Context, cl *call) (Status, error) {
 	op := "status of " + h.describe()
 	resp, err := cl.eng.Do(ctx, &engine.Request{
-		Op: op, Method: http.MethodGet, URL: withLogs(h.statusURL, cl.s.logs), Class: retry.Idempotent,
+		Op: op, Method: http.MethodGet, URL: withLogs(h.statusURL(), cl.s.logs), Class: retry.Idempotent,
 	})
 	if err != nil {
 		return nil, err
@@ -328,7 +358,7 @@ func (h *RequestHandle) Cancel(ctx context.Context, opts ...RequestOption) error
 
 func (h *RequestHandle) cancel(ctx context.Context, cl *call) error {
 	_, err := cl.eng.Do(ctx, &engine.Request{
-		Op: "cancel " + h.describe(), Method: http.MethodPut, URL: h.cancelURL, Class: retry.Idempotent,
+		Op: "cancel " + h.describe(), Method: http.MethodPut, URL: h.cancelURL(), Class: retry.Idempotent,
 	})
 	var he *HTTPError
 	if errors.As(err, &he) {

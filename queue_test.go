@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +267,46 @@ func TestInvalidRequestIDsRefused(t *testing.T) {
 	}
 	if n := len(srv.requests()); n != 0 {
 		t.Fatalf("%d requests were sent", n)
+	}
+}
+
+// TestQueueReturnedURLsAreFollowed: status and cancel URLs the queue
+// returns under its host are the ones used, even when they are not the
+// response URL with "/status" and "/cancel" appended.
+func TestQueueReturnedURLsAreFollowed(t *testing.T) {
+	t.Parallel()
+	var api *scripted
+	api = newScripted(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodPost:
+			u := api.URL + "/queue/x/y/requests/r1"
+			fmt.Fprintf(w, `{"request_id":"r1","status_url":%q,"response_url":%q,"cancel_url":%q}`, u+"/state", u, u+"/stop")
+		case r.Method == http.MethodPut:
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = io.WriteString(w, `{"status":"CANCELLATION_REQUESTED"}`)
+		default:
+			_, _ = io.WriteString(w, `{"status":"IN_QUEUE","queue_position":2}`)
+		}
+	})
+	c := api.client(t, fast)
+	ctx := bg(t)
+	h, err := c.Submit(ctx, "x/y", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, r := range api.requests() {
+		paths = append(paths, r.Method+" "+r.Path)
+	}
+	want := []string{"POST /queue/x/y", "GET /queue/x/y/requests/r1/state", "PUT /queue/x/y/requests/r1/stop"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("requests %q, want %q", paths, want)
 	}
 }

@@ -8,7 +8,6 @@
 package sse
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -32,7 +31,7 @@ type Event struct {
 
 // Decoder reads events from a stream.
 type Decoder struct {
-	r       *bufio.Reader
+	r       reader
 	max     int // longest line and event data; 0 for no limit
 	lastID  string
 	retry   int
@@ -54,20 +53,26 @@ func NewDecoder(r io.Reader) *Decoder { return NewLimitedDecoder(r, 0) }
 // NewLimitedDecoder returns a decoder reading from r that refuses lines
 // and event data longer than max bytes (0 for no limit).
 func NewLimitedDecoder(r io.Reader, max int) *Decoder {
-	return NewSizedDecoder(r, max, DefaultBuffer)
+	return &Decoder{r: reader{src: r, size: DefaultBuffer}, max: max}
 }
 
-// DefaultBuffer is the read buffer of NewLimitedDecoder: room for many
-// small events per read on a busy stream.
+// DefaultBuffer is the read buffer of NewLimitedDecoder, which keeps it
+// for the stream's life: room for many small events per read on a busy
+// stream.
 const DefaultBuffer = 4 << 10
 
 // NewSizedDecoder is NewLimitedDecoder with a read buffer of size bytes
-// (at least 16). The buffer only batches reads: a line or an event longer
-// than it is still read whole. A stream that is mostly waiting, such as a
-// queue status stream, holds the buffer all the while, so a small one
-// keeps many waits cheap.
+// (at least 16) that it holds only while it reads: between events, once
+// everything read has been decoded, the buffer goes back to a pool and the
+// decoder waits for the next byte without one. It suits a stream that is
+// mostly waiting, such as a queue status stream, of which thousands may
+// be open at once. The buffer only batches reads: a line or an event
+// longer than it is still read whole.
 func NewSizedDecoder(r io.Reader, max, size int) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, size), max: max}
+	if size < 16 {
+		size = 16
+	}
+	return &Decoder{r: reader{src: r, size: size, lazy: true}, max: max}
 }
 
 // Next returns the next event. It returns io.EOF when the stream ends
@@ -101,12 +106,13 @@ func (d *Decoder) Next() (Event, error) {
 				continue
 			}
 			ev := Event{Type: typ, Data: data.String(), ID: d.lastID, Retry: d.retry}
-			if data.Cap() > maxKept || d.r.Buffered() == 0 {
+			if data.Cap() > maxKept || len(d.r.buffered()) == 0 {
 				// Nothing more is read: the next read may wait long (a
 				// status stream waits for its job), so the buffers are
 				// not held meanwhile. A busy stream, with events already
 				// read ahead, keeps them.
 				d.data, d.line = bytes.Buffer{}, nil
+				d.r.release()
 			}
 			return ev, nil
 		}
@@ -190,8 +196,8 @@ func (d *Decoder) readLine() ([]byte, error) {
 			d.started = true
 			// A leading UTF-8 BOM (EF BB BF) is ignored.
 			if b == 0xEF {
-				if rest, perr := d.r.Peek(2); perr == nil && rest[0] == 0xBB && rest[1] == 0xBF {
-					_, _ = d.r.Discard(2)
+				if rest, perr := d.r.peek(2); perr == nil && rest[0] == 0xBB && rest[1] == 0xBF {
+					d.r.discard(2)
 					continue
 				}
 			}
@@ -211,13 +217,13 @@ func (d *Decoder) readLine() ([]byte, error) {
 		}
 		line = append(line, b)
 		// Read the rest of the line in bulk when it is long.
-		if chunk, _ := d.r.Peek(d.r.Buffered()); len(chunk) > 0 {
+		if chunk := d.r.buffered(); len(chunk) > 0 {
 			if i := bytes.IndexAny(chunk, "\r\n"); i > 0 {
 				line = append(line, chunk[:i]...)
-				_, _ = d.r.Discard(i)
+				d.r.discard(i)
 			} else if i < 0 {
 				line = append(line, chunk...)
-				_, _ = d.r.Discard(len(chunk))
+				d.r.discard(len(chunk))
 			}
 		}
 		// "data:" and a space, then the value: the prefix does not count.

@@ -11,7 +11,12 @@ import (
 
 func decodeAll(t testing.TB, r io.Reader) ([]Event, error) {
 	t.Helper()
-	d := NewDecoder(r)
+	return decodeWith(t, NewDecoder(r))
+}
+
+// decodeWith reads every event of d.
+func decodeWith(t testing.TB, d *Decoder) ([]Event, error) {
+	t.Helper()
 	var out []Event
 	for {
 		ev, err := d.Next()
@@ -62,12 +67,19 @@ func TestDecoder(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, mode := range []string{"whole", "one byte at a time"} {
+			for _, mode := range []string{"whole", "one byte at a time", "lazy 16-byte buffer", "lazy, one byte at a time", "lazy, data with EOF"} {
 				var r io.Reader = strings.NewReader(tc.in)
-				if mode != "whole" {
+				switch mode {
+				case "one byte at a time", "lazy, one byte at a time":
 					r = iotest.OneByteReader(r)
+				case "lazy, data with EOF":
+					r = iotest.DataErrReader(r)
 				}
-				got, err := decodeAll(t, r)
+				d := NewDecoder(r)
+				if strings.HasPrefix(mode, "lazy") {
+					d = NewSizedDecoder(r, 0, 16)
+				}
+				got, err := decodeWith(t, d)
 				if err != nil {
 					t.Fatalf("%s: %v", mode, err)
 				}
@@ -102,11 +114,12 @@ func FuzzDecoder(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		a, errA := decodeAll(t, strings.NewReader(string(in)))
 		b, errB := decodeAll(t, iotest.OneByteReader(strings.NewReader(string(in))))
-		if errA != nil || errB != nil {
-			t.Fatalf("errors: %v %v", errA, errB)
+		c, errC := decodeWith(t, NewSizedDecoder(iotest.HalfReader(strings.NewReader(string(in))), 0, 16))
+		if errA != nil || errB != nil || errC != nil {
+			t.Fatalf("errors: %v %v %v", errA, errB, errC)
 		}
-		if !reflect.DeepEqual(a, b) {
-			t.Fatalf("chunking changed the events: %#v vs %#v", a, b)
+		if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(a, c) {
+			t.Fatalf("chunking changed the events: %#v vs %#v vs %#v", a, b, c)
 		}
 		// With a limit, the events are the unlimited decoder's, up to the
 		// first one that does not fit, and none is over the limit.
@@ -245,9 +258,9 @@ func (r *eventReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// TestDecoderReleasesBuffersWhenIdle checks that a decoder whose read
-// buffer is empty after an event (the next read may wait for long) holds
-// no line or data buffer meanwhile.
+// TestDecoderReleasesBuffersWhenIdle checks that a sized decoder whose
+// read buffer is empty after an event (the next read may wait for long)
+// holds no line, data or read buffer meanwhile.
 func TestDecoderReleasesBuffersWhenIdle(t *testing.T) {
 	ev := "data: {\"status\":\"IN_QUEUE\",\"queue_position\":3}\n\n"
 	d := NewSizedDecoder(&eventReader{events: []string{ev, ev}}, 0, 512)
@@ -255,8 +268,24 @@ func TestDecoderReleasesBuffersWhenIdle(t *testing.T) {
 		if _, err := d.Next(); err != nil {
 			t.Fatal(err)
 		}
-		if d.line != nil || d.data.Cap() != 0 {
-			t.Errorf("event %d: the decoder holds %d bytes of line and %d of data while waiting", i, cap(d.line), d.data.Cap())
+		if d.line != nil || d.data.Cap() != 0 || d.r.buf != nil {
+			t.Errorf("event %d: the decoder holds %d bytes of line, %d of data and %d of read buffer while waiting", i, cap(d.line), d.data.Cap(), cap(d.r.buf))
+		}
+	}
+}
+
+// stuck never returns data or an error.
+type stuck struct{}
+
+func (stuck) Read([]byte) (int, error) { return 0, nil }
+
+// TestDecoderGivesUpOnAStuckReader: a reader that returns nothing and no
+// error, again and again, ends the stream with io.ErrNoProgress instead
+// of a loop without end, in both read modes.
+func TestDecoderGivesUpOnAStuckReader(t *testing.T) {
+	for _, d := range []*Decoder{NewDecoder(stuck{}), NewSizedDecoder(stuck{}, 0, 512)} {
+		if _, err := d.Next(); !errors.Is(err, io.ErrNoProgress) {
+			t.Errorf("err = %v, want io.ErrNoProgress", err)
 		}
 	}
 }

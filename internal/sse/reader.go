@@ -1,0 +1,138 @@
+package sse
+
+import (
+	"io"
+	"sync"
+)
+
+// reader is the decoder's read buffer. Unlike a bufio.Reader, a lazy one
+// lets go of its buffer whenever it has handed out everything it read
+// (release), and waits for the next byte with none: a status stream
+// spends nearly all its life waiting for its job, and thousands of them
+// in flight should not each hold a buffer meanwhile. The next read takes
+// a buffer from a pool again once a byte has arrived.
+type reader struct {
+	src  io.Reader
+	size int
+	lazy bool
+	buf  []byte // nil while a lazy reader is idle
+	r, w int    // buf[r:w] is read and not yet handed out
+	one  [1]byte
+	err  error
+}
+
+// maxEmptyReads is how many reads in a row may return nothing before the
+// source counts as stuck (io.ErrNoProgress), as in bufio.
+const maxEmptyReads = 100
+
+// bufPool recycles the buffers of lazy readers.
+var bufPool sync.Pool
+
+func (b *reader) take() []byte {
+	if p, ok := bufPool.Get().(*[]byte); ok && cap(*p) >= b.size {
+		return (*p)[:b.size]
+	}
+	return make([]byte, b.size)
+}
+
+// release gives a lazy reader's buffer back when nothing is left in it.
+func (b *reader) release() {
+	if !b.lazy || b.buf == nil || b.r != b.w {
+		return
+	}
+	buf := b.buf[:0]
+	b.buf, b.r, b.w = nil, 0, 0
+	bufPool.Put(&buf)
+}
+
+// buffered returns what has been read and not handed out.
+func (b *reader) buffered() []byte { return b.buf[b.r:b.w] }
+
+// discard hands out n buffered bytes (n <= len(b.buffered())).
+func (b *reader) discard(n int) { b.r += n }
+
+// fill reads more into the buffer; it returns an error only when nothing
+// was read.
+func (b *reader) fill() error {
+	if b.err != nil {
+		return b.err
+	}
+	if b.buf == nil {
+		if b.lazy {
+			// Wait for the first byte without a buffer.
+			if err := b.readInto(b.one[:]); err != nil {
+				return err
+			}
+			b.buf = b.take()
+			b.buf[0], b.r, b.w = b.one[0], 0, 1
+			return nil
+		}
+		b.buf = make([]byte, b.size)
+	}
+	if b.r > 0 {
+		b.w = copy(b.buf, b.buf[b.r:b.w])
+		b.r = 0
+	}
+	if b.w == len(b.buf) {
+		return nil // full: what is there must be handed out first
+	}
+	n := b.w
+	if err := b.readInto(b.buf[b.w:]); err != nil && b.w == n {
+		return err
+	}
+	return nil
+}
+
+// readInto reads into p, counting what arrived into b.w when p is the
+// buffer's free space (or the one-byte wait), and keeps the error for
+// later once nothing more can come.
+func (b *reader) readInto(p []byte) error {
+	for i := 0; i < maxEmptyReads; i++ {
+		n, err := b.src.Read(p)
+		if n < 0 || n > len(p) {
+			b.err = io.ErrShortBuffer
+			return b.err
+		}
+		if &p[0] != &b.one[0] {
+			b.w += n
+		}
+		if err != nil {
+			b.err = err
+			if n > 0 {
+				return nil
+			}
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	b.err = io.ErrNoProgress
+	return b.err
+}
+
+// ReadByte returns the next byte.
+func (b *reader) ReadByte() (byte, error) {
+	if b.r == b.w {
+		if err := b.fill(); err != nil {
+			return 0, err
+		}
+	}
+	c := b.buf[b.r]
+	b.r++
+	return c, nil
+}
+
+// peek returns the next n bytes without handing them out, or fewer with
+// the error that cut them short (n must not exceed the buffer's size).
+func (b *reader) peek(n int) ([]byte, error) {
+	for b.w-b.r < n {
+		if b.buf != nil && b.r == 0 && b.w == len(b.buf) {
+			break
+		}
+		if err := b.fill(); err != nil {
+			return b.buffered(), err
+		}
+	}
+	return b.buffered()[:min(n, b.w-b.r)], nil
+}
