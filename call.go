@@ -91,12 +91,30 @@ type settings struct {
 
 	streamIdle time.Duration // WithStreamIdleTimeout
 
-	upload uploadSettings
+	// upload is nil for the defaults; options replace it, never change
+	// it, since copies of settings share it.
+	upload *uploadSettings
 
 	// Set by tests only: the idle bound of the status stream (0 for
 	// statusStreamIdle) and of the cancel after a timed-out Subscribe (0
 	// for cancelGrace).
 	statusIdle, cancelGrace time.Duration
+}
+
+// uploads returns the storage settings.
+func (s *settings) uploads() uploadSettings {
+	if s.upload == nil {
+		return uploadSettings{}
+	}
+	return *s.upload
+}
+
+// setUpload replaces the storage settings with a copy that change has
+// changed.
+func (s *settings) setUpload(change func(*uploadSettings)) {
+	u := s.uploads()
+	change(&u)
+	s.upload = &u
 }
 
 // call is the configuration of one call: the engine settings (the

@@ -91,7 +91,7 @@ func (f *InputFile) ensure(ctx context.Context, c *Client, cl *call) error {
 	if f.url != "" {
 		return nil
 	}
-	u := cl.s.upload
+	u := cl.s.uploads()
 	u.fileName, u.contentType = f.name, f.ct
 	var (
 		url string
@@ -234,7 +234,7 @@ const maxAutoUploads = 4
 
 // uploadInputs uploads every InputFile in input, concurrently.
 func (c *Client) uploadInputs(ctx context.Context, cl *call, input any) error {
-	if input == nil || cl.s.upload.noAuto {
+	if input == nil || cl.s.uploads().noAuto {
 		return nil
 	}
 	switch input.(type) {

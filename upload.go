@@ -36,7 +36,7 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, opts ...RequestOption)
 	if r == nil {
 		return "", falerr.New("Upload: the reader is nil")
 	}
-	return c.upload(ctx, cl, cl.s.upload, r)
+	return c.upload(ctx, cl, cl.s.uploads(), r)
 }
 
 // UploadFile uploads the file at path (see Upload). The content type comes
@@ -46,7 +46,7 @@ func (c *Client) UploadFile(ctx context.Context, path string, opts ...RequestOpt
 	if err != nil {
 		return "", err
 	}
-	return c.uploadFile(ctx, cl, cl.s.upload, path)
+	return c.uploadFile(ctx, cl, cl.s.uploads(), path)
 }
 
 func (c *Client) uploadFile(ctx context.Context, cl *call, u uploadSettings, path string) (string, error) {
@@ -79,7 +79,7 @@ func (c *Client) UploadImage(ctx context.Context, img image.Image, format string
 	if err != nil {
 		return "", err
 	}
-	u := cl.s.upload
+	u := cl.s.uploads()
 	if u.contentType == "" {
 		u.contentType = ct
 	}

@@ -47,7 +47,7 @@ func WithContentType(ct string) RequestOption {
 		if _, _, err := mime.ParseMediaType(ct); err != nil || !strings.Contains(ct, "/") {
 			return falerr.New("WithContentType: %q is not a media type like image/png", ct)
 		}
-		s.upload.contentType = ct
+		s.setUpload(func(u *uploadSettings) { u.contentType = ct })
 		return nil
 	}}
 }
@@ -60,7 +60,7 @@ func WithFileName(name string) RequestOption {
 		if name == "" || strings.ContainsAny(name, "/\\\r\n\x00") {
 			return falerr.New("WithFileName: %q is not a plain file name", name)
 		}
-		s.upload.fileName = name
+		s.setUpload(func(u *uploadSettings) { u.fileName = name })
 		return nil
 	}}
 }
@@ -76,7 +76,7 @@ func WithExpiration(d time.Duration) RequestOption {
 		if d < time.Second {
 			return falerr.New("WithExpiration: %v is too short; use at least one second", d)
 		}
-		s.upload.expiresIn = d
+		s.setUpload(func(u *uploadSettings) { u.expiresIn = d })
 		return nil
 	}}
 }
@@ -113,7 +113,7 @@ func WithStorageACL(defaultDecision string, rules map[string]string) RequestOpti
 			acl.Rules = append(acl.Rules, aclRule{User: user, Decision: d})
 		}
 		sort.Slice(acl.Rules, func(i, j int) bool { return acl.Rules[i].User < acl.Rules[j].User })
-		s.upload.acl = acl
+		s.setUpload(func(u *uploadSettings) { u.acl = acl })
 		return nil
 	}}
 }
@@ -141,15 +141,17 @@ func WithMultipartUpload(threshold, partSize int64, parallel int) RequestOption 
 		if threshold < 0 || parallel < 0 || (partSize != 0 && partSize < 5<<20) {
 			return falerr.New("WithMultipartUpload: threshold and parallel must not be negative, and parts must be at least 5 MiB (got %d)", partSize)
 		}
-		if threshold > 0 {
-			s.upload.threshold = threshold
-		}
-		if partSize > 0 {
-			s.upload.partSize = partSize
-		}
-		if parallel > 0 {
-			s.upload.parallel = parallel
-		}
+		s.setUpload(func(u *uploadSettings) {
+			if threshold > 0 {
+				u.threshold = threshold
+			}
+			if partSize > 0 {
+				u.partSize = partSize
+			}
+			if parallel > 0 {
+				u.parallel = parallel
+			}
+		})
 		return nil
 	}}
 }
@@ -159,7 +161,7 @@ func WithMultipartUpload(threshold, partSize int64, parallel int) RequestOption 
 // encoding such an input then fails.
 func WithoutAutoUpload() RequestOption {
 	return requestOption{"WithoutAutoUpload", callsWithInput, func(s *settings) error {
-		s.upload.noAuto = true
+		s.setUpload(func(u *uploadSettings) { u.noAuto = true })
 		return nil
 	}}
 }

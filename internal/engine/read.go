@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // ErrTooLarge is matched (errors.Is) by every error that says an answer
@@ -78,3 +80,62 @@ func readBody(res *http.Response, limit int64) ([]byte, error) {
 		}
 	}
 }
+
+// gzipValue is the Accept-Encoding header value of a buffered exchange.
+var gzipValue = []string{"gzip"}
+
+// acceptGzip asks for a gzip-compressed answer, as net/http's transport
+// would, unless the request names an encoding itself. The engine sets it
+// rather than the transport because the transport builds a header map of
+// its own for it on every HTTP/1.1 request; gunzip then undoes it.
+func acceptGzip(h http.Header) bool {
+	if _, ok := h["Accept-Encoding"]; ok {
+		return false
+	}
+	h["Accept-Encoding"] = gzipValue
+	return true
+}
+
+// gunzip makes res read decompressed when the server gzipped it, as
+// net/http's transport does when it asked itself: the encoding and length
+// headers go, ContentLength is unknown and Uncompressed is set. The limits
+// then bound the decompressed bytes.
+func gunzip(res *http.Response) {
+	if !strings.EqualFold(res.Header.Get("Content-Encoding"), "gzip") || res.Body == nil || res.Body == http.NoBody {
+		return
+	}
+	res.Header.Del("Content-Encoding")
+	res.Header.Del("Content-Length")
+	res.ContentLength = -1
+	res.Uncompressed = true
+	res.Body = &gzipBody{src: res.Body}
+}
+
+// gzipBody decompresses src, opening the gzip stream on the first read.
+type gzipBody struct {
+	src io.ReadCloser
+	zr  *gzip.Reader
+	err error
+}
+
+func (g *gzipBody) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	if g.zr == nil {
+		zr, err := gzip.NewReader(g.src)
+		if err != nil {
+			g.err = fmt.Errorf("decompressing the gzip answer: %w", err)
+			return 0, g.err
+		}
+		g.zr = zr
+	}
+	n, err := g.zr.Read(p)
+	if err != nil && err != io.EOF {
+		g.err = fmt.Errorf("decompressing the gzip answer: %w", err)
+		return n, g.err
+	}
+	return n, err
+}
+
+func (g *gzipBody) Close() error { return g.src.Close() }

@@ -209,6 +209,7 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 	if err != nil {
 		return nil, &permanent{err}
 	}
+	gz := acceptGzip(hr.Header)
 	var start time.Time
 	if c.Logger != nil {
 		start = time.Now()
@@ -218,6 +219,9 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 		return nil, c.transportError(actx, req, auth, err)
 	}
 	defer res.Body.Close()
+	if gz {
+		gunzip(res)
+	}
 	rid := res.Header.Get("X-Fal-Request-Id")
 	if c.Logger != nil {
 		c.logExchange(ctx, "fal: http", req, n, res, rid, start)
