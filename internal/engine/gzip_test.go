@@ -87,4 +87,13 @@ func TestGzipAnswers(t *testing.T) {
 	if sawAccept[0] != "gzip" {
 		t.Errorf("Accept-Encoding sent %q, want gzip", sawAccept[0])
 	}
+	// A transport with compression off is not asked for gzip.
+	c.HTTPClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	if err := c.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = get("/ok", nil)
+	if err != nil || string(resp.Body) != "plain" {
+		t.Errorf("DisableCompression: %v, %q (Accept-Encoding %q)", err, resp.Body, sawAccept[len(sawAccept)-1])
+	}
 }

@@ -85,10 +85,14 @@ func readBody(res *http.Response, limit int64) ([]byte, error) {
 var gzipValue = []string{"gzip"}
 
 // acceptGzip asks for a gzip-compressed answer, as net/http's transport
-// would, unless the request names an encoding itself. The engine sets it
-// rather than the transport because the transport builds a header map of
-// its own for it on every HTTP/1.1 request; gunzip then undoes it.
-func acceptGzip(h http.Header) bool {
+// would, unless the request names an encoding itself or hc's transport
+// has compression turned off. The engine sets it rather than the
+// transport because the transport builds a header map of its own for it
+// on every HTTP/1.1 request; gunzip then undoes it.
+func acceptGzip(hc *http.Client, h http.Header) bool {
+	if t, ok := hc.Transport.(*http.Transport); ok && t.DisableCompression {
+		return false
+	}
 	if _, ok := h["Accept-Encoding"]; ok {
 		return false
 	}
