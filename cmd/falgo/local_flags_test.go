@@ -68,13 +68,17 @@ func TestLocalListPrintsTheApps(t *testing.T) {
 
 func TestLocalPrintsTheAppsItServes(t *testing.T) {
 	l := startLocal(t, "--addr", "127.0.0.1:0")
-	if !eventually(func() bool { return strings.Contains(l.stderr.String(), "falgo/echo") }) {
-		t.Fatalf("stderr %q; want the apps listed at start", l.stderr.String())
-	}
-	for _, a := range faltest.DemoApps() {
-		if !strings.Contains(l.stderr.String(), "  "+a.ID+" ") {
-			t.Errorf("stderr %q lacks %s", l.stderr.String(), a.ID)
+	// The list is written a line at a time: wait for all of it.
+	listed := func() bool {
+		for _, a := range faltest.DemoApps() {
+			if !strings.Contains(l.stderr.String(), "  "+a.ID+" ") {
+				return false
+			}
 		}
+		return true
+	}
+	if !eventually(listed) {
+		t.Fatalf("stderr %q; want every demo app listed at start", l.stderr.String())
 	}
 }
 
@@ -110,7 +114,9 @@ func testLatencyMakesAQueue(t *testing.T, args ...string) {
 	if _, err := a.Result(ctx); !errors.As(err, new(*fal.RequestError)) {
 		t.Errorf("the first request's result after a cancel: %v; want it cancelled while still working", err)
 	}
-	if !strings.Contains(l.stderr.String(), "10m0s per request, 1 runner per app") {
+	// The start line goes to stderr after the exports to stdout, which
+	// the client was started from: wait for it rather than race it.
+	if !eventually(func() bool { return strings.Contains(l.stderr.String(), "10m0s per request, 1 runner per app") }) {
 		t.Errorf("stderr %q; want the start line to say how the apps were changed", l.stderr.String())
 	}
 }
