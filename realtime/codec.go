@@ -299,6 +299,11 @@ const (
 // apart (spec §7.3; the JS client's classification, spec fal-js §3).
 func classify(app string, f rawFrame) (frameKind, output, error) {
 	var out output
+	if f.text && isMeta(f.data) {
+		// Decoded only for OnMeta (see Conn.next): the gateway sends one
+		// with every answer, and most callers ignore them.
+		return frameMeta, out, nil
+	}
 	if f.text {
 		if !json.Valid(f.data) {
 			out.value = map[string]any{"type": "text", "payload": string(f.data)}
@@ -335,6 +340,22 @@ func classify(app string, f rawFrame) (frameKind, output, error) {
 		return frameError, out, e
 	}
 	return frameOutput, out, nil
+}
+
+// metaMarker is how an x-fal-message's type appears in its text frame.
+var metaMarker = []byte(`"x-fal-message"`)
+
+// isMeta reports whether a text frame is an x-fal-message, without
+// decoding it into values: a search for the marker first (other frames
+// almost never hold it), then a decode of the type field alone.
+func isMeta(data []byte) bool {
+	if !bytes.Contains(data, metaMarker) {
+		return false
+	}
+	var head struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(data, &head) == nil && head.Type == "x-fal-message"
 }
 
 // scrub removes the secrets from what the server sent, and keeps the code

@@ -399,6 +399,11 @@ func (rc *Conn) next(ctx context.Context) (out output, err error, final bool) {
 			switch kind {
 			case frameMeta:
 				if rc.opts.onMeta != nil {
+					if o.value == nil { // a text frame, which classify leaves undecoded
+						if g, err := jsonToGeneric(f.data); err == nil {
+							o.value = g
+						}
+					}
 					rc.opts.onMeta(o.asMap())
 				}
 				continue
