@@ -62,11 +62,12 @@ const defaultTimeout = 120 * time.Second
 // only. When it fires the call returns *TimeoutError.
 //
 // Attempts made with a context that cannot be cancelled (Background, or
-// values on it) share their deadline with the attempts that start up to a
-// hundredth of the timeout (at most a second) after them, which spares a
-// timer per call: such an attempt is cut between d and d + d/100 after it
-// started (120–121 s by default). Timeouts under a second, and contexts
-// that can be cancelled, get a deadline of exactly d per attempt.
+// values on it) share their deadline with the attempts, of any client,
+// that start up to a hundredth of the timeout (at most a second) after
+// them, which spares a timer per call: such an attempt is cut between d
+// and d + d/100 after it started (120–121 s by default). Timeouts under a
+// second, contexts that can be cancelled, and a program's timeouts beyond
+// its first 32 distinct ones get a deadline of exactly d per attempt.
 func WithTimeout(d time.Duration) Option {
 	return clientOption(func(e *engine.Config) error {
 		if d < 0 {

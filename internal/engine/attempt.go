@@ -44,11 +44,46 @@ type window struct {
 	cancel context.CancelFunc
 }
 
-func newWindows(timeout time.Duration) *windows {
+// windowRegistry holds the windows of each timeout.
+type windowRegistry struct {
+	mu sync.Mutex
+	m  sync.Map // time.Duration → *windows
+	n  int      // entries in m
+}
+
+// registry is shared by every Config in the process: a window outlives
+// its attempts by up to the timeout, so windows per client, or per call
+// with a WithTimeout of its own, would pile up timers for programs that
+// make a client per request.
+var registry windowRegistry
+
+// maxTimeouts bounds the distinct timeouts that get windows; attempts
+// with any other timeout get a context of their own.
+const maxTimeouts = 32
+
+// windowsFor returns the shared windows of timeout, or nil when attempts
+// with that timeout do not share windows.
+func windowsFor(timeout time.Duration) *windows { return registry.get(timeout) }
+
+func (r *windowRegistry) get(timeout time.Duration) *windows {
 	if timeout < windowMin {
 		return nil
 	}
-	return &windows{timeout: timeout, span: min(timeout/100, time.Second)}
+	if w, ok := r.m.Load(timeout); ok {
+		return w.(*windows)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if w, ok := r.m.Load(timeout); ok {
+		return w.(*windows)
+	}
+	if r.n >= maxTimeouts {
+		return nil
+	}
+	w := &windows{timeout: timeout, span: min(timeout/100, time.Second)}
+	r.m.Store(timeout, w)
+	r.n++
+	return w
 }
 
 // at returns the window for an attempt starting at now.
@@ -111,8 +146,10 @@ func (c *Config) AttemptContext(ctx context.Context) (context.Context, context.C
 	if c.Timeout <= 0 {
 		return ctx, noCancel
 	}
-	if w := c.windows; w != nil && w.timeout == c.Timeout && c.Now == nil && ctx.Done() == nil {
-		return &windowCtx{Context: ctx, w: w.at(time.Now())}, noCancel
+	if c.Now == nil && ctx.Done() == nil {
+		if w := windowsFor(c.Timeout); w != nil {
+			return &windowCtx{Context: ctx, w: w.at(time.Now())}, noCancel
+		}
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(c.Clock().Add(c.Timeout)) {
 		return ctx, noCancel

@@ -65,8 +65,10 @@ func TestAttemptsShareAWindow(t *testing.T) {
 	if len(rec.deadlines) != 3 {
 		t.Fatalf("%d requests recorded, want 3", len(rec.deadlines))
 	}
-	// The two attempts start well within one span (1 s) of each other.
-	if !rec.deadlines[0].Equal(rec.deadlines[1]) && after.Sub(before) < 500*time.Millisecond {
+	// The two attempts share a window, or fell on either side of a
+	// window's end: then the second window's deadline is a whole span
+	// (1 s) later. Deadlines of their own would differ by microseconds.
+	if d0, d1 := rec.deadlines[0], rec.deadlines[1]; !d0.Equal(d1) && d1.Sub(d0) < time.Second {
 		t.Errorf("attempts from an uncancellable context have deadlines %v and %v, want one shared window", rec.deadlines[0], rec.deadlines[1])
 	}
 	lo, hi := before.Add(c.Timeout), after.Add(c.Timeout+time.Second)
@@ -101,11 +103,44 @@ func TestWindowAttemptTimesOut(t *testing.T) {
 	if err := c.Prepare(); err != nil {
 		t.Fatal(err)
 	}
-	if c.windows == nil {
+	if windowsFor(c.Timeout) == nil {
 		t.Fatal("no attempt windows for a timeout of windowMin")
 	}
 	_, err := c.Do(context.Background(), &Request{Op: "run", Method: http.MethodPost, URL: srv.URL + "/run", Body: []byte(`{}`), Class: retry.Once})
 	if err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
 		t.Fatalf("err = %v, want the per-attempt timeout", err)
+	}
+}
+
+// TestWindowsAreSharedAndBounded: every Config with one timeout shares
+// its windows (a client made per request adds no timers of its own), and
+// only so many distinct timeouts get windows at all.
+func TestWindowsAreSharedAndBounded(t *testing.T) {
+	t.Parallel()
+	var r windowRegistry
+	a := r.get(77 * time.Second)
+	if a == nil || r.get(77*time.Second) != a {
+		t.Fatal("two lookups of one timeout do not share its windows")
+	}
+	if r.get(windowMin-time.Millisecond) != nil {
+		t.Error("a timeout under windowMin has windows")
+	}
+	for i := 0; i < 2*maxTimeouts; i++ {
+		r.get(time.Hour + time.Duration(i)*time.Second)
+	}
+	n := 0
+	r.m.Range(func(any, any) bool { n++; return true })
+	if n > maxTimeouts || r.get(2*time.Hour) != nil {
+		t.Errorf("%d timeouts have windows, and a new one still gets them; want at most %d", n, maxTimeouts)
+	}
+	// Two configs with one timeout (two clients) share the windows: the
+	// same deadline, or one a whole span later (see above).
+	c1, c2 := &Config{Timeout: 103 * time.Second}, &Config{Timeout: 103 * time.Second}
+	a1, _ := c1.AttemptContext(context.Background())
+	a2, _ := c2.AttemptContext(context.Background())
+	d1, _ := a1.Deadline()
+	d2, _ := a2.Deadline()
+	if !d1.Equal(d2) && d2.Sub(d1) < time.Second {
+		t.Errorf("two clients' attempts have deadlines %v and %v, want one window", d1, d2)
 	}
 }

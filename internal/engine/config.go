@@ -107,7 +107,6 @@ type Config struct {
 	safe, safePlain *http.Client
 	safeFrom        safeKey // what safe and safePlain were built from
 	ua              []string
-	windows         *windows // the shared attempt windows of Timeout
 }
 
 // safeKey is what the redirect-safe clients depend on.
@@ -136,9 +135,6 @@ func (c *Config) Prepare() error {
 		if c.Cleartext != nil {
 			c.safePlain = safeClient(c.Cleartext, c.Hosts)
 		}
-	}
-	if c.windows == nil || c.windows.timeout != c.Timeout {
-		c.windows = newWindows(c.Timeout)
 	}
 	if c.ua == nil || c.ua[0] != c.UserAgent {
 		c.ua = []string{c.UserAgent}
