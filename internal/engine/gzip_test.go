@@ -53,6 +53,10 @@ func TestGzipAnswers(t *testing.T) {
 			_, _ = w.Write(bomb)
 		case "/corrupt":
 			_, _ = w.Write([]byte("not gzip at all"))
+		case "/empty":
+			// Content-Encoding on an empty, chunked body: read as empty.
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
 		}
 	}))
 	defer srv.Close()
@@ -79,6 +83,11 @@ func TestGzipAnswers(t *testing.T) {
 	}
 	if _, err := get("/corrupt", nil); err == nil || !strings.Contains(err.Error(), "decompressing the gzip answer") {
 		t.Errorf("a corrupt gzip answer: err = %v", err)
+	}
+	if resp, err := get("/empty", nil); err != nil {
+		t.Errorf("an empty gzip-labelled answer: %v; want an empty body", err)
+	} else if len(resp.Body) != 0 {
+		t.Errorf("an empty gzip-labelled answer read as %q", resp.Body)
 	}
 	resp, err = get("/ok", http.Header{"Accept-Encoding": {"identity"}})
 	if err != nil || string(resp.Body) != "plain" {

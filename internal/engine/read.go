@@ -85,14 +85,15 @@ func readBody(res *http.Response, limit int64) ([]byte, error) {
 var gzipValue = []string{"gzip"}
 
 // acceptGzip asks for a gzip-compressed answer, as net/http's transport
-// would, unless the request names an encoding itself or hc's transport
-// has compression turned off. The engine sets it rather than the
+// would, unless the request names an encoding itself, is a HEAD, or hc's
+// transport has compression turned off. The engine sets it rather than the
 // transport because the transport builds a header map of its own for it
 // on every HTTP/1.1 request; gunzip then undoes it.
-func acceptGzip(hc *http.Client, h http.Header) bool {
-	if t, ok := hc.Transport.(*http.Transport); ok && t.DisableCompression {
+func acceptGzip(hc *http.Client, hr *http.Request) bool {
+	if t, ok := hc.Transport.(*http.Transport); (ok && t.DisableCompression) || hr.Method == http.MethodHead {
 		return false
 	}
+	h := hr.Header
 	if _, ok := h["Accept-Encoding"]; ok {
 		return false
 	}
@@ -128,6 +129,10 @@ func (g *gzipBody) Read(p []byte) (int, error) {
 	}
 	if g.zr == nil {
 		zr, err := gzip.NewReader(g.src)
+		if err == io.EOF {
+			g.err = io.EOF // an empty body, as net/http reads it
+			return 0, g.err
+		}
 		if err != nil {
 			g.err = fmt.Errorf("decompressing the gzip answer: %w", err)
 			return 0, g.err

@@ -209,7 +209,7 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 	if err != nil {
 		return nil, &permanent{err}
 	}
-	gz := acceptGzip(c.clientFor(hr), hr.Header)
+	gz := acceptGzip(c.clientFor(hr), hr)
 	var start time.Time
 	if c.Logger != nil {
 		start = time.Now()
