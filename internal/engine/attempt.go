@@ -86,14 +86,23 @@ func (r *windowRegistry) get(timeout time.Duration) *windows {
 	return w
 }
 
+// current returns the current window if an attempt starting at now
+// belongs to it, else nil.
+func (w *windows) current(now time.Time) *window {
+	if cur := w.cur.Load(); cur != nil && !now.Before(cur.start) && now.Sub(cur.start) < w.span {
+		return cur
+	}
+	return nil
+}
+
 // at returns the window for an attempt starting at now.
 func (w *windows) at(now time.Time) *window {
-	if cur := w.cur.Load(); cur != nil && !now.Before(cur.start) && now.Sub(cur.start) < w.span {
+	if cur := w.current(now); cur != nil {
 		return cur
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if cur := w.cur.Load(); cur != nil && !now.Before(cur.start) && now.Sub(cur.start) < w.span {
+	if cur := w.current(now); cur != nil { // made by another attempt meanwhile
 		return cur
 	}
 	ctx, cancel := context.WithDeadlineCause(context.Background(), now.Add(w.span+w.timeout), attemptTimeout)

@@ -69,15 +69,15 @@ func methodRedirectRefused(method string, to *url.URL) error {
 	return &redirectRefused{fmt.Sprintf("refusing to follow a redirect of a %s request (to %s): its body would be re-sent or dropped", method, RedactURL(to.String()))}
 }
 
-// do sends hr with falgo's redirect policy. A request the policy never
+// do sends hr through hc, a client from clientFor, with falgo's redirect
+// policy. A request the policy never
 // redirects (any method but GET and HEAD) goes straight to the transport
 // when the client adds nothing else to it (no cookie jar, no timeout, no
 // user info in the URL): http.Client copies the headers and the URL of
 // every request it might redirect, a tenth of a sync Run's allocations.
 // A redirect answer to such a request is refused here as http.Client
 // would refuse it through the policy: with the same error, body closed.
-func (c *Config) do(hr *http.Request) (*http.Response, error) {
-	hc := c.clientFor(hr)
+func do(hc *http.Client, hr *http.Request) (*http.Response, error) {
 	if redirectable(hr.Method) || hc.Jar != nil || hc.Timeout != 0 || hr.URL.User != nil {
 		return hc.Do(hr)
 	}

@@ -48,7 +48,8 @@ func TestDirectSendMatchesClientDo(t *testing.T) {
 						return hr
 					}
 					want, wantErr := outcome(viaClient(build()))
-					got, gotErr := outcome(c.do(build()))
+					hr := build()
+					got, gotErr := outcome(do(c.clientFor(hr), hr))
 					if got != want || gotErr != wantErr {
 						t.Errorf("%s: direct = %q, %q; http.Client = %q, %q", name, got, gotErr, want, wantErr)
 					}

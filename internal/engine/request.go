@@ -209,12 +209,13 @@ func (c *Config) exchange(ctx context.Context, req *Request, auth Auth, n int) (
 	if err != nil {
 		return nil, &permanent{err}
 	}
-	gz := acceptGzip(c.clientFor(hr), hr)
+	hc := c.clientFor(hr)
+	gz := acceptGzip(hc, hr)
 	var start time.Time
 	if c.Logger != nil {
 		start = time.Now()
 	}
-	res, err := c.do(hr)
+	res, err := do(hc, hr)
 	if err != nil {
 		return nil, c.transportError(actx, req, auth, err)
 	}

@@ -64,7 +64,7 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	if c.Logger != nil {
 		start = time.Now()
 	}
-	res, err := c.do(hr)
+	res, err := do(c.clientFor(hr), hr)
 	if headerTimer != nil {
 		headerTimer.Stop()
 	}

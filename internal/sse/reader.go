@@ -60,7 +60,7 @@ func (b *reader) fill() error {
 	if b.buf == nil {
 		if b.lazy {
 			// Wait for the first byte without a buffer.
-			if err := b.readInto(b.one[:]); err != nil {
+			if _, err := b.read(b.one[:]); err != nil {
 				return err
 			}
 			b.buf = b.take()
@@ -76,39 +76,34 @@ func (b *reader) fill() error {
 	if b.w == len(b.buf) {
 		return nil // full: what is there must be handed out first
 	}
-	n := b.w
-	if err := b.readInto(b.buf[b.w:]); err != nil && b.w == n {
-		return err
-	}
-	return nil
+	n, err := b.read(b.buf[b.w:])
+	b.w += n
+	return err
 }
 
-// readInto reads into p, counting what arrived into b.w when p is the
-// buffer's free space (or the one-byte wait), and keeps the error for
-// later once nothing more can come.
-func (b *reader) readInto(p []byte) error {
+// read reads into p until something arrives. It returns an error only
+// when nothing did; an error that came with data is kept for the next
+// read, as is any error once nothing more can come.
+func (b *reader) read(p []byte) (int, error) {
 	for i := 0; i < maxEmptyReads; i++ {
 		n, err := b.src.Read(p)
 		if n < 0 || n > len(p) {
 			b.err = io.ErrShortBuffer
-			return b.err
-		}
-		if &p[0] != &b.one[0] {
-			b.w += n
+			return 0, b.err
 		}
 		if err != nil {
 			b.err = err
 			if n > 0 {
-				return nil
+				return n, nil
 			}
-			return err
+			return 0, err
 		}
 		if n > 0 {
-			return nil
+			return n, nil
 		}
 	}
 	b.err = io.ErrNoProgress
-	return b.err
+	return 0, b.err
 }
 
 // ReadByte returns the next byte.
