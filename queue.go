@@ -48,16 +48,16 @@ func (h *RequestHandle) cancelURL() string { return cmp.Or(h.ownCancel, h.respon
 // when they differ from the response URL's.
 func (h *RequestHandle) setURLs(response, status, cancel string) {
 	h.responseURL, h.ownStatus, h.ownCancel = response, status, cancel
-	if under(status, response, "/status") {
+	if isJoin(status, response, "/status") {
 		h.ownStatus = ""
 	}
-	if under(cancel, response, "/cancel") {
+	if isJoin(cancel, response, "/cancel") {
 		h.ownCancel = ""
 	}
 }
 
-// under reports whether u is base followed by suffix.
-func under(u, base, suffix string) bool {
+// isJoin reports whether u is base followed by suffix.
+func isJoin(u, base, suffix string) bool {
 	return len(u) == len(base)+len(suffix) && strings.HasPrefix(u, base) && strings.HasSuffix(u, suffix)
 }
 
@@ -123,17 +123,26 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 		return nil, falerr.New("%s: the queue answered with a request id that holds the credentials; refusing it", op)
 	}
 	h, herr := cl.handle(app, sb.RequestID)
-	var response, status, cancel string // the URLs built from the id
+	var built string // the request's URL built from the id
 	if herr == nil {
-		response, status, cancel = h.responseURL, h.statusURL(), h.cancelURL()
+		built = h.responseURL
 	} else {
 		// The id cannot be parsed (e.g. a raw "alias" id): the URLs the
 		// queue returned are all we have, and they must be ours.
 		h = &RequestHandle{App: app, RequestID: sb.RequestID, eng: cl.eng, s: &cl.s}
 	}
+	// The queue's URLs where they are ours, else those built from the id
+	// (made only when needed: the queue nearly always returns all three).
+	response, status, cancel := built, "", ""
 	h.adopt(&status, sb.StatusURL)
 	h.adopt(&response, sb.ResponseURL)
 	h.adopt(&cancel, sb.CancelURL)
+	if built != "" && status == "" {
+		status = built + "/status"
+	}
+	if built != "" && cancel == "" {
+		cancel = built + "/cancel"
+	}
 	if status == "" || response == "" || cancel == "" {
 		return nil, falerr.Wrap(herr, "%s: request %s: the queue returned no usable status, response and cancel URLs under %s", op, sb.RequestID, cl.eng.Hosts.Queue)
 	}
