@@ -107,6 +107,7 @@ type Config struct {
 	safe, safePlain *http.Client
 	safeFrom        safeKey // what safe and safePlain were built from
 	ua              []string
+	streamHeaders   *streamHeaders // shared with the Config's clones
 }
 
 // safeKey is what the redirect-safe clients depend on.
@@ -138,6 +139,9 @@ func (c *Config) Prepare() error {
 	}
 	if c.ua == nil || c.ua[0] != c.UserAgent {
 		c.ua = []string{c.UserAgent}
+	}
+	if c.streamHeaders == nil {
+		c.streamHeaders = new(streamHeaders)
 	}
 	return nil
 }

@@ -18,11 +18,11 @@ type Stream struct {
 	RequestID string
 	Secrets   []string // the request's credentials, to scrub from what the body says
 
-	body   io.ReadCloser
-	cancel context.CancelCauseFunc
-	idle   time.Duration
-	start  time.Time    // when the stream opened, the origin of touched
-	touch  atomic.Int64 // when Touch was last called, in ns since start
+	body  io.ReadCloser
+	ctx   *streamCtx // cancelled by the idle timer and Close
+	idle  time.Duration
+	start time.Time    // when the stream opened, the origin of touched
+	touch atomic.Int64 // when Touch was last called, in ns since start
 
 	mu       sync.Mutex
 	timer    *time.Timer
@@ -50,27 +50,29 @@ func (c *Config) Open(ctx context.Context, req *Request, idle time.Duration) (*S
 }
 
 func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle time.Duration) (*Stream, error) {
-	sctx, cancel := context.WithCancelCause(ctx)
+	sctx := newStreamCtx(ctx)
 	hr, err := c.newHTTPRequest(sctx, req, auth)
 	if err != nil {
-		cancel(nil)
+		sctx.cancel(nil)
 		return nil, &permanent{err}
 	}
 	var headerTimer *time.Timer
 	if c.Timeout > 0 && !req.NoTimeout {
-		headerTimer = time.AfterFunc(c.Timeout, func() { cancel(attemptTimeout) })
+		headerTimer = time.AfterFunc(c.Timeout, func() { sctx.cancel(attemptTimeout) })
 	}
 	var start time.Time
 	if c.Logger != nil {
 		start = time.Now()
 	}
-	res, err := do(c.clientFor(hr), hr)
+	hc := c.clientFor(hr)
+	hr.Header = c.streamHeaders.share(hc, hr.Header)
+	res, err := do(hc, hr)
 	if headerTimer != nil {
 		headerTimer.Stop()
 	}
 	if err != nil {
-		cancel(nil)
-		if errors.Is(context.Cause(sctx), attemptTimeout) && ctx.Err() == nil {
+		sctx.cancel(nil)
+		if errors.Is(sctx.why(), attemptTimeout) && ctx.Err() == nil {
 			return nil, attemptTimeout
 		}
 		return nil, c.transportError(sctx, req, auth, err)
@@ -82,10 +84,15 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		err := c.statusError(req, res, auth)
 		res.Body.Close()
-		cancel(nil)
+		sctx.cancel(nil)
 		return nil, err
 	}
-	s := &Stream{Status: res.StatusCode, Header: res.Header, RequestID: rid, Secrets: auth.Secrets, body: res.Body, cancel: cancel, idle: idle}
+	s := &Stream{Status: res.StatusCode, Header: res.Header, RequestID: rid, Secrets: auth.Secrets, body: res.Body, ctx: sctx, idle: idle}
+	// The stream's Header is all that is kept of the header: net/http
+	// holds the response for as long as the body is open, and a caller
+	// done with the header (a status stream, for the job's life) lets it
+	// go by dropping Stream.Header.
+	res.Header = nil
 	if idle > 0 {
 		s.start = time.Now()
 		s.mu.Lock()
@@ -113,11 +120,15 @@ func (s *Stream) checkIdle() {
 	}
 	s.timedOut = true
 	s.mu.Unlock()
-	s.cancel(errIdle)
+	s.ctx.cancel(errIdle)
 }
 
 // Read reads the body.
 func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
+
+// Body is the body Read reads: a reader that waits long between reads (a
+// status stream) reads it directly, one frame less on the waiting stack.
+func (s *Stream) Body() io.Reader { return s.body }
 
 // Touch restarts the idle timer: call it for each complete event, so that
 // the idle timeout measures time without an event, not without a byte (a
@@ -143,6 +154,6 @@ func (s *Stream) Close() error {
 		s.timer.Stop()
 	}
 	s.mu.Unlock()
-	s.cancel(nil)
+	s.ctx.cancel(nil)
 	return s.body.Close()
 }

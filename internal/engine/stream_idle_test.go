@@ -15,9 +15,9 @@ import (
 // alone. The times are set, not waited for.
 func TestStreamIdleCheck(t *testing.T) {
 	const idle = time.Hour
-	newStream := func(silentFor time.Duration) (*Stream, context.Context) {
-		ctx, cancel := context.WithCancelCause(context.Background())
-		s := &Stream{body: io.NopCloser(strings.NewReader("")), cancel: cancel, idle: idle, start: time.Now().Add(-silentFor)}
+	newStream := func(silentFor time.Duration) (*Stream, *streamCtx) {
+		ctx := newStreamCtx(context.Background())
+		s := &Stream{body: io.NopCloser(strings.NewReader("")), ctx: ctx, idle: idle, start: time.Now().Add(-silentFor)}
 		s.timer = time.AfterFunc(idle, func() {})
 		t.Cleanup(func() { s.timer.Stop() })
 		return s, ctx
@@ -30,8 +30,8 @@ func TestStreamIdleCheck(t *testing.T) {
 	}
 	s, ctx = newStream(2 * idle) // never touched for two idle periods
 	s.checkIdle()
-	if !s.TimedOut() || !errors.Is(context.Cause(ctx), errIdle) {
-		t.Fatalf("a silent stream was kept: timed out %v, cause %v", s.TimedOut(), context.Cause(ctx))
+	if !s.TimedOut() || !errors.Is(ctx.why(), errIdle) {
+		t.Fatalf("a silent stream was kept: timed out %v, cause %v", s.TimedOut(), ctx.why())
 	}
 	s, ctx = newStream(2 * idle)
 	_ = s.Close()

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestStreamCtxCancels checks the stream context against what
+// context.WithCancelCause does: cancel closes Done with Canceled and keeps
+// the cause; the caller's cancellation reaches it with the caller's error
+// and cause; a child made with context.WithCancel is cancelled with it.
+func TestStreamCtxCancels(t *testing.T) {
+	mark := errors.New("mark")
+	c := newStreamCtx(context.WithValue(context.Background(), testKey{}, "v"))
+	child, stopChild := context.WithCancel(c)
+	defer stopChild()
+	if c.Err() != nil || c.why() != nil || c.Value(testKey{}) != "v" {
+		t.Fatalf("fresh: err %v, cause %v, value %v", c.Err(), c.why(), c.Value(testKey{}))
+	}
+	c.cancel(mark)
+	c.cancel(errors.New("second")) // only the first counts
+	waitDone(t, c)
+	waitDone(t, child)
+	if c.Err() != context.Canceled || c.why() != mark || child.Err() != context.Canceled {
+		t.Fatalf("cancelled: err %v, cause %v, child %v", c.Err(), c.why(), child.Err())
+	}
+
+	parent, cancelParent := context.WithCancelCause(context.Background())
+	c = newStreamCtx(parent)
+	cancelParent(mark)
+	waitDone(t, c)
+	if c.Err() != context.Canceled || c.why() != mark {
+		t.Fatalf("from the caller: err %v, cause %v", c.Err(), c.why())
+	}
+
+	// Done already: a child is cancelled at once, in another goroutine.
+	late, stopLate := context.WithCancel(c)
+	defer stopLate()
+	waitDone(t, late)
+}
+
+// waitDone fails the test if ctx is not done within a generous bound (a
+// guard against hanging, not a measure of speed).
+func waitDone(t *testing.T, ctx context.Context) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Minute):
+		t.Fatal("the context was never done")
+	}
+}
+
+// TestStreamCtxLetsChildrenGo checks that a child cancelled before the
+// stream (net/http cancels its own child of every request's context as
+// soon as an HTTP/2 answer's headers are in) leaves nothing behind: not
+// its hook, and not a pointer to it in the hooks' backing array, which
+// would keep it alive for the stream's life.
+func TestStreamCtxLetsChildrenGo(t *testing.T) {
+	c := newStreamCtx(context.Background())
+	_, stop1 := context.WithCancel(c)
+	_, stop2 := context.WithCancel(c)
+	if len(c.hooks) != 2 {
+		t.Fatalf("%d hooks for 2 children", len(c.hooks))
+	}
+	backing := c.hooks[:cap(c.hooks)]
+	stop1()
+	stop2()
+	if len(c.hooks) != 0 {
+		t.Fatalf("%d hooks left after both children were cancelled", len(c.hooks))
+	}
+	for i, h := range backing {
+		if h != nil {
+			t.Fatalf("the hooks' backing array still holds slot %d", i)
+		}
+	}
+	stop := c.AfterFunc(func() {})
+	if !stop() || stop() {
+		t.Fatal("stop reported wrongly whether it stopped the function")
+	}
+	c.cancel(nil)
+	if c.why() != context.Canceled {
+		t.Fatalf("cancel(nil) gave cause %v", c.why())
+	}
+	// Registered once done, a function runs at once (in a goroutine of
+	// its own: context.WithCancel registers holding its lock).
+	ran := make(chan struct{})
+	if c.AfterFunc(func() { close(ran) })() {
+		t.Fatal("stop stopped a function that was due at once")
+	}
+	select {
+	case <-ran:
+	case <-time.After(time.Minute):
+		t.Fatal("a function registered after the end never ran")
+	}
+}
+
+type testKey struct{}
