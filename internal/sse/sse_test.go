@@ -289,3 +289,81 @@ func TestDecoderGivesUpOnAStuckReader(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderWait checks Wait: on an idle sized decoder it reads exactly
+// the next byte (one read of one byte) and Next decodes the event from
+// there without losing it; with bytes already read ahead, or on a decoder
+// that keeps its buffer, it reads nothing; an error met while waiting
+// comes out of Next, after any byte that came with it.
+func TestDecoderWait(t *testing.T) {
+	ev := "data: one\n\n"
+	src := &countingReader{r: &eventReader{events: []string{ev, ev + ev}}}
+	d := NewSizedDecoder(src, 0, 512)
+	d.Wait()
+	if src.n != 1 || d.r.buf == nil {
+		t.Fatalf("Wait read %d bytes (holding a buffer: %v), want 1", src.n, d.r.buf != nil)
+	}
+	for i := 0; i < 3; i++ {
+		d.Wait()
+		got, err := d.Next()
+		if err != nil || got.Data != "one" {
+			t.Fatalf("event %d: %+v, %v", i, got, err)
+		}
+	}
+	d.Wait()
+	if _, err := d.Next(); err != io.EOF {
+		t.Fatalf("after the last event: %v, want io.EOF", err)
+	}
+
+	kept := &countingReader{r: strings.NewReader(ev)}
+	NewLimitedDecoder(kept, 0).Wait()
+	if kept.n != 0 {
+		t.Errorf("Wait read %d bytes on a decoder that keeps its buffer", kept.n)
+	}
+
+	last := NewSizedDecoder(iotest.OneByteReader(iotest.DataErrReader(strings.NewReader("data: x\n\n"))), 0, 512)
+	var events []string
+	for {
+		last.Wait()
+		got, err := last.Next()
+		if err != nil {
+			if err != io.EOF {
+				t.Fatalf("a stream whose last byte came with io.EOF: %v", err)
+			}
+			break
+		}
+		events = append(events, got.Data)
+	}
+	if len(events) != 1 || events[0] != "x" {
+		t.Errorf("events %q, want [x]", events)
+	}
+}
+
+// lastErrReader gives its data a byte at a time, the last byte with err,
+// and nothing (no byte, no error) after that.
+type lastErrReader struct {
+	data string
+	err  error
+}
+
+func (r *lastErrReader) Read(p []byte) (int, error) {
+	if r.data == "" {
+		return 0, nil
+	}
+	p[0], r.data = r.data[0], r.data[1:]
+	if r.data == "" {
+		return 1, r.err
+	}
+	return 1, nil
+}
+
+// TestDecoderWaitKeepsTheError: an error that comes with the byte Wait
+// read is the stream's error, not lost for a read that would find nothing.
+func TestDecoderWaitKeepsTheError(t *testing.T) {
+	boom := errors.New("boom")
+	d := NewSizedDecoder(&lastErrReader{data: "\n", err: boom}, 0, 512)
+	d.Wait()
+	if _, err := d.Next(); err != boom {
+		t.Fatalf("Next after the error: %v, want %v", err, boom)
+	}
+}
