@@ -144,3 +144,34 @@ func TestWindowsAreSharedAndBounded(t *testing.T) {
 		t.Errorf("two clients' attempts have deadlines %v and %v, want one window", d1, d2)
 	}
 }
+
+// TestWindowBoundsStreamHeaders: a stream's wait for the answer's headers
+// is bounded by the per-attempt timeout, through the shared attempt window
+// for a context that can never be cancelled and a timer for one that can,
+// and reports it as the per-attempt timeout.
+func TestWindowBoundsStreamHeaders(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newConfig(t, srv)
+	c.Timeout = windowMin
+	if err := c.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	// Background shares the window; a cancellable context gets a timer.
+	cancellable, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, ctx := range []context.Context{context.Background(), cancellable} {
+		_, err := c.Open(ctx, &Request{Op: "stream", Method: http.MethodGet, URL: srv.URL + "/s", Class: retry.Once}, 0)
+		if err == nil || !strings.Contains(err.Error(), "timed out after 1s") {
+			t.Fatalf("err = %v, want the per-attempt timeout", err)
+		}
+	}
+}

@@ -19,13 +19,12 @@ type Stream struct {
 	Secrets   []string // the request's credentials, to scrub from what the body says
 
 	body  io.ReadCloser
-	ctx   *streamCtx // cancelled by the idle timer and Close
+	ctx   *streamCtx // cancelled by the idle watch and Close
 	idle  time.Duration
 	start time.Time    // when the stream opened, the origin of touched
 	touch atomic.Int64 // when Touch was last called, in ns since start
 
 	mu       sync.Mutex
-	timer    *time.Timer
 	timedOut bool
 	closed   bool
 }
@@ -56,10 +55,7 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 		sctx.cancel(nil)
 		return nil, &permanent{err}
 	}
-	var headerTimer *time.Timer
-	if c.Timeout > 0 && !req.NoTimeout {
-		headerTimer = time.AfterFunc(c.Timeout, func() { sctx.cancel(attemptTimeout) })
-	}
+	endHeaderBound := c.headerBound(ctx, req, sctx)
 	var start time.Time
 	if c.Logger != nil {
 		start = time.Now()
@@ -67,9 +63,7 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	hc := c.clientFor(hr)
 	hr.Header = c.streamHeaders.share(hc, hr.Header)
 	res, err := do(hc, hr)
-	if headerTimer != nil {
-		headerTimer.Stop()
-	}
+	endHeaderBound()
 	if err != nil {
 		sctx.cancel(nil)
 		if errors.Is(sctx.why(), attemptTimeout) && ctx.Err() == nil {
@@ -95,33 +89,32 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	res.Header = nil
 	if idle > 0 {
 		s.start = time.Now()
-		s.mu.Lock()
-		s.timer = time.AfterFunc(idle, s.checkIdle)
-		s.mu.Unlock()
+		idleStreams.add(s)
 	}
 	return s, nil
 }
 
-// checkIdle runs when the idle timer fires: it cuts the stream if no
-// Touch came for idle, and otherwise sets the timer for the rest of the
-// wait from the last Touch (Touch itself only notes the time: a stream of
-// many events does not reset a timer for each).
-func (s *Stream) checkIdle() {
-	silent := time.Since(s.start) - time.Duration(s.touch.Load())
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
+// headerBound cuts sctx with attemptTimeout if the answer's headers take
+// longer than the per-attempt timeout (the stream's context outlives
+// them, so it cannot be an AttemptContext). The function it returns ends
+// the bound. A caller's context that can never be cancelled uses the
+// shared attempt window, as AttemptContext does, rather than a timer of
+// its own: a stopped timer lingers in the runtime's timer heap for a
+// while, and the streams of a burst of Subscribes would each leave one.
+func (c *Config) headerBound(ctx context.Context, req *Request, sctx *streamCtx) (end func() bool) {
+	if c.Timeout <= 0 || req.NoTimeout {
+		return noBound
 	}
-	if left := s.idle - silent; left > 0 {
-		s.timer.Reset(left)
-		s.mu.Unlock()
-		return
+	cut := func() { sctx.cancel(attemptTimeout) }
+	if c.Now == nil && ctx.Done() == nil {
+		if w := windowsFor(c.Timeout); w != nil {
+			return context.AfterFunc(w.at(time.Now()).ctx, cut)
+		}
 	}
-	s.timedOut = true
-	s.mu.Unlock()
-	s.ctx.cancel(errIdle)
+	return time.AfterFunc(c.Timeout, cut).Stop
 }
+
+func noBound() bool { return false }
 
 // Read reads the body.
 func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
@@ -130,7 +123,7 @@ func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
 // status stream) reads it directly, one frame less on the waiting stack.
 func (s *Stream) Body() io.Reader { return s.body }
 
-// Touch restarts the idle timer: call it for each complete event, so that
+// Touch restarts the idle clock: call it for each complete event, so that
 // the idle timeout measures time without an event, not without a byte (a
 // server trickling one byte a second must not keep a stream alive).
 func (s *Stream) Touch() {
@@ -139,7 +132,7 @@ func (s *Stream) Touch() {
 	}
 }
 
-// TimedOut reports whether the idle timer cut the stream.
+// TimedOut reports whether the stream was cut for its silence.
 func (s *Stream) TimedOut() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,10 +143,10 @@ func (s *Stream) TimedOut() bool {
 func (s *Stream) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	if s.timer != nil {
-		s.timer.Stop()
-	}
 	s.mu.Unlock()
+	if s.idle > 0 {
+		idleStreams.remove(s)
+	}
 	s.ctx.cancel(nil)
 	return s.body.Close()
 }
