@@ -125,10 +125,6 @@ type call struct {
 	eng  *engine.Config
 	own  bool // eng is this call's own copy
 	s    settings
-
-	// limit is the bound on a whole Subscribe (WithClientTimeout, or what
-	// was left of the context's deadline), reported by its *TimeoutError.
-	limit time.Duration
 }
 
 // engineToChange returns the call's own copy of the engine settings.

@@ -56,159 +56,56 @@ var errStreamUnavailable = errors.New("status stream unavailable")
 
 func (h *RequestHandle) events(ctx context.Context, cl *call) iter.Seq2[Status, error] {
 	return func(yield func(Status, error) bool) {
-		f := newFollower(h, cl)
-		defer f.stop()
-		for {
-			st, err := f.next(ctx)
-			if st == nil && err == nil {
-				return
-			}
-			if !yield(st, err) || err != nil {
-				return
-			}
-		}
-	}
-}
-
-// follower follows a request's status one status at a time: the state of
-// Events and Subscribe between statuses (the watcher, the open status
-// stream or the polling), kept on the heap.
-type follower struct {
-	h       *RequestHandle
-	cl      *call
-	w       watcher
-	st      *engine.Stream // the open status stream, or nil
-	dec     *sse.Decoder   // st's decoder
-	polling bool           // polling, not streaming
-	polled  bool           // a status was polled: pause before the next poll
-	drops   int            // status streams that broke
-	over    bool           // Completed or an error was given: nothing follows
-
-	// What follow gathers for Subscribe and Result: the Completed status
-	// (a pointer: it arrives only at the end) and, with WithLogs(true),
-	// the logs.
-	done *Completed
-	logs []Log
-}
-
-// newFollower is not inlined: its composite literal would be built in the
-// caller's frame, which is on the stack for a Subscribe's whole wait.
-//
-//go:noinline
-func newFollower(h *RequestHandle, cl *call) *follower {
-	return &follower{h: h, cl: cl, polling: cl.s.polling}
-}
-
-// next returns the next status worth giving (new, per the watcher), or
-// an error, which ends the sequence, as Completed does; after either it
-// returns nil, nil.
-//
-// A Subscribe spends nearly all its life here, waiting for the status
-// stream's next event, so the wait is made from this small frame
-// (Decoder.Wait) rather than deep in the decoder: with few frames on its
-// stack, a waiting goroutine's stack is shrunk by the runtime at the next
-// collection, and stacks are half the memory of thousands of waits.
-func (f *follower) next(ctx context.Context) (Status, error) {
-	for !f.over {
-		if f.dec != nil {
-			f.dec.Wait()
-		}
-		if st, ok, err := f.step(ctx); ok {
-			return st, err
-		}
-	}
-	return nil, nil
-}
-
-// step does the next piece of work, none of it a long wait on a stream:
-// it decodes the stream's next event, opens the stream, or polls. ok is
-// true when it has a status or an error to give.
-//
-//go:noinline
-func (f *follower) step(ctx context.Context) (st Status, ok bool, err error) {
-	if f.dec != nil {
-		st, err := f.event()
-		if err != nil {
-			f.closeStream()
-			return f.dropped(ctx, err)
-		}
-		return f.deliver(st)
-	}
-	if !f.polling {
-		if err := f.open(ctx); err != nil {
-			return f.dropped(ctx, err)
-		}
-		return nil, false, nil
-	}
-	if f.polled {
-		interval := f.cl.s.pollInterval
+		w := &watcher{}
+		useStream := !cl.s.polling
+		drops := 0
+		interval := cl.s.pollInterval
 		if interval <= 0 {
 			interval = defaultPollInterval
 		}
-		if err := retry.Sleep(ctx, interval); err != nil {
-			return f.fail(falerr.Wrap(err, "waiting for %s", f.h.describe()))
+		for {
+			if useStream {
+				done, err := h.streamStatus(ctx, cl, w, yield)
+				if done {
+					return
+				}
+				switch {
+				case ctx.Err() != nil:
+					yield(nil, falerr.Wrap(ctx.Err(), "waiting for %s", h.describe()))
+					return
+				case errors.Is(err, errStreamUnavailable):
+					useStream = false
+				case isFinal(err):
+					yield(nil, err)
+					return
+				default:
+					drops++
+					if drops > streamReconnects {
+						useStream = false
+					}
+					cl.eng.Debug(ctx, "fal: status stream dropped", slog.String("request_id", h.RequestID),
+						slog.String("error", fmt.Sprint(err)), slog.Int("count", drops))
+					if retry.Sleep(ctx, retry.Backoff(drops, 50*time.Millisecond, time.Second)) != nil {
+						yield(nil, falerr.Wrap(ctx.Err(), "waiting for %s", h.describe()))
+						return
+					}
+				}
+				continue
+			}
+			st, err := h.status(ctx, cl)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			cont, done := w.emit(st, yield)
+			if !cont || done {
+				return
+			}
+			if err := retry.Sleep(ctx, interval); err != nil {
+				yield(nil, falerr.Wrap(err, "waiting for %s", h.describe()))
+				return
+			}
 		}
-	}
-	st, err = f.h.status(ctx, f.cl)
-	f.polled = true
-	if err != nil {
-		return f.fail(err)
-	}
-	return f.deliver(st)
-}
-
-// deliver gives st if it is news; Completed ends the sequence.
-func (f *follower) deliver(st Status) (Status, bool, error) {
-	st, news := f.w.news(st)
-	if !news {
-		return nil, false, nil
-	}
-	if _, done := st.(Completed); done {
-		f.stop()
-	}
-	return st, true, nil
-}
-
-// fail gives err, which ends the sequence.
-func (f *follower) fail(err error) (Status, bool, error) {
-	f.stop()
-	return nil, true, err
-}
-
-// dropped decides what follows a status stream that could not be opened
-// or broke: another try after a pause, polling, or the end.
-func (f *follower) dropped(ctx context.Context, err error) (Status, bool, error) {
-	switch {
-	case ctx.Err() != nil:
-		return f.fail(falerr.Wrap(ctx.Err(), "waiting for %s", f.h.describe()))
-	case errors.Is(err, errStreamUnavailable):
-		f.polling = true
-	case isFinal(err):
-		return f.fail(err)
-	default:
-		f.drops++
-		if f.drops > streamReconnects {
-			f.polling = true
-		}
-		f.cl.eng.Debug(ctx, "fal: status stream dropped", slog.String("request_id", f.h.RequestID),
-			slog.String("error", fmt.Sprint(err)), slog.Int("count", f.drops))
-		if retry.Sleep(ctx, retry.Backoff(f.drops, 50*time.Millisecond, time.Second)) != nil {
-			return f.fail(falerr.Wrap(ctx.Err(), "waiting for %s", f.h.describe()))
-		}
-	}
-	return nil, false, nil
-}
-
-// stop ends the sequence and releases the status stream.
-func (f *follower) stop() {
-	f.over = true
-	f.closeStream()
-}
-
-func (f *follower) closeStream() {
-	if f.st != nil {
-		f.st.Close()
-		f.st, f.dec = nil, nil
 	}
 }
 
@@ -225,9 +122,9 @@ func isFinal(err error) bool {
 	return errors.As(err, &me)
 }
 
-// open opens the status stream (GET …/status/stream).
-func (f *follower) open(ctx context.Context) error {
-	h, cl := f.h, f.cl
+// streamStatus reads one connection of the status stream. done is true
+// when the sequence is over (Completed yielded, or the consumer stopped).
+func (h *RequestHandle) streamStatus(ctx context.Context, cl *call, w *watcher, yield func(Status, error) bool) (done bool, err error) {
 	u := withLogs(strings.TrimSuffix(h.statusURL(), "/")+"/stream", cl.s.logs)
 	st, err := cl.eng.Open(ctx, &engine.Request{
 		Op: "status stream of " + h.describe(), Method: http.MethodGet, URL: u, Accept: "text/event-stream",
@@ -240,41 +137,54 @@ func (f *follower) open(ctx context.Context) error {
 			case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
 				// Either the route does not exist or the request is
 				// unknown; polling tells which.
-				return errStreamUnavailable
+				return false, errStreamUnavailable
 			}
 		}
-		return err
+		return false, err
 	}
-	if ct := st.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
-		st.Close()
-		return errStreamUnavailable
+	defer st.Close()
+	if err := acceptStatusStream(st); err != nil {
+		return false, err
 	}
-	st.Header = nil // not needed again, and not held for the job's life
-	f.st, f.dec = st, sse.NewSizedDecoder(st.Body(), int(cl.eng.EventLimit()), statusStreamBuffer)
-	return nil
+	dec := sse.NewSizedDecoder(st, int(cl.eng.EventLimit()), statusStreamBuffer)
+	for {
+		ev, err := dec.Next()
+		if err != nil {
+			if err == io.EOF {
+				return false, errors.New("status stream ended before the request completed")
+			}
+			if errors.Is(err, sse.ErrTooLarge) {
+				return false, &engine.LimitError{Op: "status stream of " + h.describe(), What: "an event", Field: "Event", Limit: cl.eng.EventLimit()}
+			}
+			if st.TimedOut() {
+				return false, errors.New("the status stream went without an event for " + cmp.Or(cl.s.statusIdle, statusStreamIdle).String())
+			}
+			return false, err
+		}
+		st.Touch()
+		if ev.Type == "error" {
+			return false, fmt.Errorf("status stream reported an error: %s", engine.Quote(ev.Data, st.Secrets, 300))
+		}
+		s, err := parseStatus([]byte(ev.Data), st.Secrets)
+		if err != nil {
+			return false, err
+		}
+		cont, completed := w.emit(s, yield)
+		if !cont || completed {
+			return true, nil
+		}
+	}
 }
 
-// event decodes the status stream's next event into a status.
-func (f *follower) event() (Status, error) {
-	h, cl, st := f.h, f.cl, f.st
-	ev, err := f.dec.Next()
-	if err != nil {
-		if err == io.EOF {
-			return nil, errors.New("status stream ended before the request completed")
-		}
-		if errors.Is(err, sse.ErrTooLarge) {
-			return nil, &engine.LimitError{Op: "status stream of " + h.describe(), What: "an event", Field: "Event", Limit: cl.eng.EventLimit()}
-		}
-		if st.TimedOut() {
-			return nil, errors.New("the status stream went without an event for " + cmp.Or(cl.s.statusIdle, statusStreamIdle).String())
-		}
-		return nil, err
+// acceptStatusStream checks that an open status stream is an event
+// stream, and lets go of its header, which is not needed again: a status
+// stream is open for its job's life, and thousands may wait at once.
+func acceptStatusStream(st *engine.Stream) error {
+	if ct := st.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(ct), "text/event-stream") {
+		return errStreamUnavailable
 	}
-	st.Touch()
-	if ev.Type == "error" {
-		return nil, fmt.Errorf("status stream reported an error: %s", engine.Quote(ev.Data, st.Secrets, 300))
-	}
-	return parseStatus([]byte(ev.Data), st.Secrets)
+	st.Header = nil
+	return nil
 }
 
 // noStore asks proxies not to buffer or cache an event stream.
@@ -296,26 +206,27 @@ type watcher struct {
 // checked against for repeats.
 const recentLogs = 1024
 
-// news returns st as it is to be given (its logs only those not given
-// before) and whether it is news at all.
-func (w *watcher) news(st Status) (Status, bool) {
+// emit yields st if it is news. cont is false when the consumer stopped;
+// done is true when st is Completed.
+func (w *watcher) emit(st Status, yield func(Status, error) bool) (cont, done bool) {
 	switch s := st.(type) {
 	case InProgress:
 		s.Logs = w.fresh(s.Logs)
 		st = s
 		if _, ok := w.last.(InProgress); ok && len(s.Logs) == 0 {
-			return nil, false // still running, nothing new
+			return true, false // still running, nothing new
 		}
 	case Completed:
 		s.Logs = w.fresh(s.Logs)
 		st = s
 	case Queued:
 		if prev, ok := w.last.(Queued); ok && prev.Position == s.Position {
-			return nil, false
+			return true, false
 		}
 	}
 	w.last = st
-	return st, true
+	_, done = st.(Completed)
+	return yield(st, nil), done
 }
 
 // fresh returns the entries of batch not yielded before. A batch holding

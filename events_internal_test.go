@@ -10,13 +10,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/falgo/fal/internal/engine"
 )
 
-// TestFollowerPausesBetweenPolls: a follower polls, then waits the
-// interval before it polls again. With an hour's interval and a second of
-// deadline, the queue sees exactly one status request, however fast it
-// answers.
-func TestFollowerPausesBetweenPolls(t *testing.T) {
+// TestPollingPausesBetweenPolls: polling waits the interval before it
+// polls again. With an hour's interval and a second of deadline, the
+// queue sees exactly one status request, however fast it answers.
+func TestPollingPausesBetweenPolls(t *testing.T) {
 	t.Parallel()
 	var polls atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -43,34 +44,19 @@ func TestFollowerPausesBetweenPolls(t *testing.T) {
 	}
 }
 
-// TestFollowerDropsTheStreamHeader: once a status stream is open, its
-// header (net/http's map of the answer's fields) is not kept for the
-// job's life.
-func TestFollowerDropsTheStreamHeader(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("X-Many", "fields")
-		w.WriteHeader(http.StatusOK)
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	c := newInternalClient(t, srv)
-	cl, err := c.newCall(callEvents, nil)
-	if err != nil {
+// TestStatusStreamLetsGoOfItsHeader: an open status stream is accepted
+// only as an event stream, and its header (net/http's map of the answer's
+// fields) is not kept for the job's life.
+func TestStatusStreamLetsGoOfItsHeader(t *testing.T) {
+	st := &engine.Stream{Header: http.Header{"Content-Type": {"text/event-stream; charset=utf-8"}, "X-Many": {"fields"}}}
+	if err := acceptStatusStream(st); err != nil {
 		t.Fatal(err)
 	}
-	h, err := cl.handle("fal-ai/x", "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
-	if err != nil {
-		t.Fatal(err)
+	if st.Header != nil {
+		t.Fatalf("the open stream keeps its header: %v", st.Header)
 	}
-	f := newFollower(h, cl)
-	defer f.stop()
-	if err := f.open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if f.st == nil || f.st.Header != nil {
-		t.Fatalf("the open stream keeps its header: %v", f.st.Header)
+	other := &engine.Stream{Header: http.Header{"Content-Type": {"application/json"}}}
+	if err := acceptStatusStream(other); !errors.Is(err, errStreamUnavailable) {
+		t.Fatalf("a JSON answer to the stream: %v, want errStreamUnavailable", err)
 	}
 }

@@ -293,54 +293,36 @@ func (h *RequestHandle) Result(ctx context.Context, opts ...RequestOption) (*Res
 }
 
 func (h *RequestHandle) result(ctx context.Context, cl *call) (*Result, error) {
-	f := newFollower(h, cl)
-	defer f.stop()
-	if err := f.follow(ctx); err != nil {
+	done, logs, err := h.follow(ctx, cl)
+	if err != nil {
 		return nil, err
 	}
-	return h.finish(ctx, cl, f.completed(), f.logs)
+	return h.finish(ctx, cl, done, logs)
 }
 
 // follow waits for the request to complete, calling OnQueueUpdate (if set)
-// with each status, and keeps the final status and, with WithLogs, the
-// log entries seen. (The caller stops f, so that a panicking OnQueueUpdate
-// does not leave the stream open; follow itself stays small enough to be
-// inlined, one frame less on a waiting stack.)
-func (f *follower) follow(ctx context.Context) error {
-	for {
-		st, err := f.next(ctx)
+// with each status, and returns the final status and, with WithLogs, the
+// log entries seen.
+func (h *RequestHandle) follow(ctx context.Context, cl *call) (Completed, []Log, error) {
+	var (
+		done Completed
+		logs []Log
+	)
+	for st, err := range h.events(ctx, cl) {
 		if err != nil {
-			return err
+			return Completed{}, logs, err
 		}
-		if st == nil {
-			return nil
+		if cl.s.logs {
+			logs = keepNewest(append(logs, statusLogs(st)...), cl.eng.LogLimit())
 		}
-		f.saw(st)
+		if cl.s.onQueueUpdate != nil {
+			cl.s.onQueueUpdate(st)
+		}
+		if c, ok := st.(Completed); ok {
+			done = c
+		}
 	}
-}
-
-// saw handles a status for follow.
-//
-//go:noinline
-func (f *follower) saw(st Status) {
-	cl := f.cl
-	if cl.s.logs {
-		f.logs = keepNewest(append(f.logs, statusLogs(st)...), cl.eng.LogLimit())
-	}
-	if cl.s.onQueueUpdate != nil {
-		cl.s.onQueueUpdate(st)
-	}
-	if c, ok := st.(Completed); ok {
-		f.done = &c
-	}
-}
-
-// completed is the Completed status follow saw.
-func (f *follower) completed() Completed {
-	if f.done == nil {
-		return Completed{}
-	}
-	return *f.done
+	return done, logs, nil
 }
 
 // finish fetches the output of a completed request, or explains its failure.

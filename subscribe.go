@@ -31,63 +31,41 @@ const cancelGrace = 5 * time.Second
 // caller that is gone. Cancelling ctx instead leaves the request in the
 // queue (reattach with Client.Handle and the id from OnEnqueue).
 func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...RequestOption) (*Result, error) {
-	// This frame is on the stack for the whole wait (see follower.next):
-	// the work before and after the wait is done in the functions it calls.
 	cl, err := c.newCall(callSubscribe, opts)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := cl.bound(ctx)
-	if cancel != nil {
+	op := "subscribe " + app
+	limit := cl.s.clientTimeout
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
+		if cl.s.startTimeout == 0 && limit > time.Second {
+			cl.s.startTimeout = limit
+		}
+	} else if dl, ok := ctx.Deadline(); ok {
+		limit = time.Until(dl)
 	}
 	h, err := c.submit(ctx, cl, app, input)
 	if err != nil {
-		return nil, cl.submitFailed(ctx, app, err)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return nil, &TimeoutError{Op: op, Limit: limit}
+		}
+		return nil, err
 	}
 	if cl.s.onEnqueue != nil {
 		cl.s.onEnqueue(h.RequestID)
 	}
-	f := newFollower(h, cl)
-	defer f.stop()
-	if err := f.follow(ctx); err != nil {
-		return nil, h.abandon(ctx, cl, err)
+	done, logs, err := h.follow(ctx, cl)
+	if err != nil {
+		return nil, h.abandon(ctx, cl, op, limit, err)
 	}
-	return h.subscribed(ctx, cl, f)
-}
-
-// bound applies WithClientTimeout to a Subscribe: it returns the context
-// bounding the whole call, with its cancel (nil when ctx is kept), and
-// sets the limit a *TimeoutError reports.
-func (cl *call) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	cl.limit = cl.s.clientTimeout
-	if cl.limit > 0 {
-		if cl.s.startTimeout == 0 && cl.limit > time.Second {
-			cl.s.startTimeout = cl.limit
-		}
-		return context.WithTimeout(ctx, cl.limit)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		cl.limit = time.Until(dl)
-	}
-	return ctx, nil
-}
-
-// submitFailed is the error of a Subscribe whose submit failed.
-func (cl *call) submitFailed(ctx context.Context, app string, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		return &TimeoutError{Op: "subscribe " + app, Limit: cl.limit}
-	}
-	return err
-}
-
-// subscribed fetches the output of a Subscribe's completed request.
-func (h *RequestHandle) subscribed(ctx context.Context, cl *call, f *follower) (*Result, error) {
-	res, err := h.finish(ctx, cl, f.completed(), f.logs)
+	res, err := h.finish(ctx, cl, done, logs)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		// The request completed but its output could not be fetched in
 		// time; it stays fetchable by id for a while.
-		return nil, &TimeoutError{Op: "subscribe " + h.App, RequestID: h.RequestID, Limit: cl.limit}
+		return nil, &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
 	}
 	return res, err
 }
@@ -95,8 +73,7 @@ func (h *RequestHandle) subscribed(ctx context.Context, cl *call, f *follower) (
 // abandon ends a wait that failed. When the deadline ran out, the request
 // is cancelled on the server in the background, with a fresh short
 // context, so no runner keeps working for a caller that is gone.
-func (h *RequestHandle) abandon(ctx context.Context, cl *call, err error) error {
-	op := "subscribe " + h.App
+func (h *RequestHandle) abandon(ctx context.Context, cl *call, op string, limit time.Duration, err error) error {
 	if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() == nil {
 		if ctx.Err() != nil {
 			return falerr.Wrap(ctx.Err(), "%s: request %s left in the queue", op, h.RequestID)
@@ -110,5 +87,5 @@ func (h *RequestHandle) abandon(ctx context.Context, cl *call, err error) error 
 			cl.eng.Logger.Warn("fal: cancelling a request after its wait timed out failed", "request_id", h.RequestID, "error", cerr.Error())
 		}
 	}()
-	return &TimeoutError{Op: op, RequestID: h.RequestID, Limit: cl.limit}
+	return &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
 }

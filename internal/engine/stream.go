@@ -119,10 +119,6 @@ func noBound() bool { return false }
 // Read reads the body.
 func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
 
-// Body is the body Read reads: a reader that waits long between reads (a
-// status stream) reads it directly, one frame less on the waiting stack.
-func (s *Stream) Body() io.Reader { return s.body }
-
 // Touch restarts the idle clock: call it for each complete event, so that
 // the idle timeout measures time without an event, not without a byte (a
 // server trickling one byte a second must not keep a stream alive).

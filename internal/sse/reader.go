@@ -45,29 +45,6 @@ func (b *reader) release() {
 	bufPool.Put(&buf)
 }
 
-// wait blocks until a lazy reader with nothing buffered has its next
-// byte (or the error that comes instead, kept for the next read). It reads
-// straight from the source, so that the frames on the stack while a
-// stream waits are few and small; see Decoder.Wait.
-func (b *reader) wait() {
-	if !b.lazy || b.buf != nil || b.err != nil {
-		return
-	}
-	n, err := b.src.Read(b.one[:])
-	switch {
-	case n == 1:
-		b.buf = b.take()
-		b.buf[0], b.r, b.w = b.one[0], 0, 1
-		if err != nil {
-			b.err = err
-		}
-	case n != 0:
-		b.err = io.ErrShortBuffer
-	case err != nil:
-		b.err = err
-	}
-}
-
 // buffered returns what has been read and not handed out.
 func (b *reader) buffered() []byte { return b.buf[b.r:b.w] }
 

@@ -75,16 +75,6 @@ func NewSizedDecoder(r io.Reader, max, size int) *Decoder {
 	return &Decoder{r: reader{src: r, size: size, lazy: true}, max: max}
 }
 
-// Wait blocks until the stream has more to decode or has ended, so that
-// Next can follow without waiting long. It is for a decoder made with
-// NewSizedDecoder that waits long between events (a status stream): the
-// wait happens in the caller's frame and two small ones, so while
-// thousands of them wait, their goroutines' stacks hold little (the
-// runtime shrinks a stack at a collection only when a quarter of it or
-// less is in use). Calling Next without Wait is equally correct; on any
-// other decoder, or with bytes already read ahead, Wait returns at once.
-func (d *Decoder) Wait() { d.r.wait() }
-
 // Next returns the next event. It returns io.EOF when the stream ends
 // cleanly, and the reader's error otherwise. An event still being built
 // when the stream ends is discarded, as the specification says.
