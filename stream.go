@@ -33,7 +33,8 @@ func (e Event) Decode(v any) error {
 // WithStreamIdleTimeout ends a Stream with *TimeoutError when no complete
 // event arrives for d (0, the default, waits as long as the context
 // allows). A server that trickles bytes without completing an event does
-// not keep the stream alive.
+// not keep the stream alive. One watch checks every open stream, so a
+// silent stream ends between d and d + min(d/8, 1 s).
 func WithStreamIdleTimeout(d time.Duration) RequestOption {
 	return requestOption{"WithStreamIdleTimeout", callStream, func(s *settings) error {
 		if d < 0 {
