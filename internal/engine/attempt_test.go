@@ -89,20 +89,7 @@ func TestAttemptsShareAWindow(t *testing.T) {
 // per-attempt timeout like any other, and reported as the timeout.
 func TestWindowAttemptTimesOut(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	c := newConfig(t, srv)
-	c.Timeout = windowMin // the shortest timeout with windows
-	if err := c.Prepare(); err != nil {
-		t.Fatal(err)
-	}
+	srv, c := silentServer(t)
 	if windowsFor(c.Timeout) == nil {
 		t.Fatal("no attempt windows for a timeout of windowMin")
 	}
@@ -151,20 +138,7 @@ func TestWindowsAreSharedAndBounded(t *testing.T) {
 // and reports it as the per-attempt timeout.
 func TestWindowBoundsStreamHeaders(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
-	c := newConfig(t, srv)
-	c.Timeout = windowMin
-	if err := c.Prepare(); err != nil {
-		t.Fatal(err)
-	}
+	srv, c := silentServer(t)
 	// Background shares the window; a cancellable context gets a timer.
 	cancellable, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -174,4 +148,26 @@ func TestWindowBoundsStreamHeaders(t *testing.T) {
 			t.Fatalf("err = %v, want the per-attempt timeout", err)
 		}
 	}
+}
+
+// silentServer is a server that never answers (until the test ends), and
+// a Config for it whose per-attempt timeout is windowMin, the shortest
+// with windows.
+func silentServer(t *testing.T) (*httptest.Server, *Config) {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the handlers return
+	c := newConfig(t, srv)
+	c.Timeout = windowMin
+	if err := c.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	return srv, c
 }
