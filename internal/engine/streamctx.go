@@ -14,6 +14,10 @@ import (
 // every request's, and a *context.cancelCtx parent would keep that child
 // in a map allocated for it, where a context with an AfterFunc method
 // keeps only the function the child asks to be called.
+//
+// Its cause is read with why: context.Cause does not know this type (it
+// finds the caller's context's cause, nil while that is alive) and gives
+// its Err. The engine reads the cause only with why.
 type streamCtx struct {
 	context.Context // the caller's
 
