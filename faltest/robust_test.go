@@ -44,7 +44,11 @@ func TestGarbageNeverPanics(t *testing.T) {
 	for _, p := range paths {
 		for _, m := range methods {
 			body := bodies[rng.IntN(len(bodies))]
-			r := call(t, srv, m, p, body, "X-Fal-Request-Timeout", []string{"", "-1", "NaN", "1e309", "0.0001", "abc"}[rng.IntN(6)],
+			// Only bad timeouts: a valid one, however short, may expire
+			// before the request starts, and a 504 then is the right
+			// answer (a tiny valid timeout made this test depend on the
+			// machine's speed).
+			r := call(t, srv, m, p, body, "X-Fal-Request-Timeout", []string{"", "-1", "NaN", "1e309", "0", "abc"}[rng.IntN(6)],
 				"X-Fal-Queue-Priority", []string{"", "low", "LOW", "x"}[rng.IntN(4)])
 			if r.code >= 500 {
 				t.Errorf("%s %s: %d %s", m, p, r.code, r.body)
