@@ -54,6 +54,11 @@ func (h *RequestHandle) setURLs(response, status, cancel string) {
 	if isJoin(cancel, response, "/cancel") {
 		h.ownCancel = ""
 	}
+	// The response URL ends with the id (…/requests/{id}): the id is kept
+	// as its tail rather than as a string of its own.
+	if id := h.RequestID; id != "" && len(response) > len(id) && strings.HasSuffix(response, id) && response[len(response)-len(id)-1] == '/' {
+		h.RequestID = response[len(response)-len(id):]
+	}
 }
 
 // isJoin reports whether u is base followed by suffix.
