@@ -194,7 +194,12 @@ var noStore = http.Header{"Cache-Control": {"no-store"}}
 // Its memory does not grow with the logs: it keeps a hash of the sequence
 // delivered so far and the hashes of the last recentLogs entries.
 type watcher struct {
-	last   Status
+	last Status
+	seen *logsSeen // nil until the first log entry: most waits have none
+}
+
+// logsSeen is what a watcher knows of the log entries it delivered.
+type logsSeen struct {
 	seed   maphash.Seed
 	n      int            // log entries delivered
 	prefix uint64         // the hash of the sequence of their keys
@@ -237,22 +242,23 @@ func (w *watcher) fresh(batch []Log) []Log {
 	if len(batch) == 0 {
 		return nil
 	}
-	if w.recent == nil {
-		w.seed, w.recent = maphash.MakeSeed(), map[uint64]int{}
+	if w.seen == nil {
+		w.seen = &logsSeen{seed: maphash.MakeSeed(), recent: map[uint64]int{}}
 	}
+	seen := w.seen
 	keys := make([]uint64, len(batch))
 	for i, l := range batch {
-		keys[i] = l.hash(w.seed)
+		keys[i] = l.hash(seen.seed)
 	}
 	var out []Log
-	if w.n > 0 && len(batch) >= w.n && sequenceHash(0, keys[:w.n]) == w.prefix {
-		out, keys = batch[w.n:], keys[w.n:]
+	if seen.n > 0 && len(batch) >= seen.n && sequenceHash(0, keys[:seen.n]) == seen.prefix {
+		out, keys = batch[seen.n:], keys[seen.n:]
 	} else {
 		counts := map[uint64]int{}
 		var kept []uint64
 		for i, k := range keys {
 			counts[k]++
-			if counts[k] > w.recent[k] {
+			if counts[k] > seen.recent[k] {
 				out = append(out, batch[i])
 				kept = append(kept, k)
 			}
@@ -260,7 +266,7 @@ func (w *watcher) fresh(batch []Log) []Log {
 		keys = kept
 	}
 	for _, k := range keys {
-		w.deliver(k)
+		seen.deliver(k)
 	}
 	if len(out) == 0 {
 		return nil
@@ -269,17 +275,17 @@ func (w *watcher) fresh(batch []Log) []Log {
 }
 
 // deliver records that the entry with key k was yielded.
-func (w *watcher) deliver(k uint64) {
-	w.n++
-	w.prefix = sequenceHash(w.prefix, []uint64{k})
-	w.recent[k]++
-	w.ring = append(w.ring, k)
-	if len(w.ring) > recentLogs {
-		old := w.ring[0]
-		if w.recent[old]--; w.recent[old] == 0 {
-			delete(w.recent, old)
+func (s *logsSeen) deliver(k uint64) {
+	s.n++
+	s.prefix = sequenceHash(s.prefix, []uint64{k})
+	s.recent[k]++
+	s.ring = append(s.ring, k)
+	if len(s.ring) > recentLogs {
+		old := s.ring[0]
+		if s.recent[old]--; s.recent[old] == 0 {
+			delete(s.recent, old)
 		}
-		w.ring = w.ring[1:]
+		s.ring = s.ring[1:]
 	}
 }
 

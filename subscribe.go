@@ -35,7 +35,6 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 	if err != nil {
 		return nil, err
 	}
-	op := "subscribe " + app
 	limit := cl.s.clientTimeout
 	if limit > 0 {
 		var cancel context.CancelFunc
@@ -50,7 +49,7 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 	h, err := c.submit(ctx, cl, app, input)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			return nil, &TimeoutError{Op: op, Limit: limit}
+			return nil, &TimeoutError{Op: "subscribe " + app, Limit: limit}
 		}
 		return nil, err
 	}
@@ -59,13 +58,13 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 	}
 	done, logs, err := h.follow(ctx, cl)
 	if err != nil {
-		return nil, h.abandon(ctx, cl, op, limit, err)
+		return nil, h.abandon(ctx, cl, "subscribe "+app, limit, err)
 	}
 	res, err := h.finish(ctx, cl, done, logs)
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		// The request completed but its output could not be fetched in
 		// time; it stays fetchable by id for a while.
-		return nil, &TimeoutError{Op: op, RequestID: h.RequestID, Limit: limit}
+		return nil, &TimeoutError{Op: "subscribe " + app, RequestID: h.RequestID, Limit: limit}
 	}
 	return res, err
 }

@@ -13,12 +13,12 @@ import (
 // a buffer from a pool again once a byte has arrived.
 type reader struct {
 	src  io.Reader
-	size int
-	lazy bool
 	buf  []byte // nil while a lazy reader is idle
 	r, w int    // buf[r:w] is read and not yet handed out
-	one  [1]byte
 	err  error
+	size int
+	lazy bool
+	one  [1]byte // (the small fields last: a status stream holds one)
 }
 
 // maxEmptyReads is how many reads in a row may return nothing before the
