@@ -1,16 +1,16 @@
 package sse
 
-import (
-	"io"
-	"sync"
-)
+import "io"
 
 // reader is the decoder's read buffer. Unlike a bufio.Reader, a lazy one
 // lets go of its buffer whenever it has handed out everything it read
 // (release), and waits for the next byte with none: a status stream
 // spends nearly all its life waiting for its job, and thousands of them
-// in flight should not each hold a buffer meanwhile. The next read takes
-// a buffer from a pool again once a byte has arrived.
+// in flight should not each hold a buffer meanwhile. The next read makes
+// a buffer again once a byte has arrived. (Not from a sync.Pool: the
+// events of thousands of streams arrive together when their jobs start,
+// and a pool would keep that many buffers through a collection; a status
+// stream has a few events in its life.)
 type reader struct {
 	src  io.Reader
 	buf  []byte // nil while a lazy reader is idle
@@ -25,24 +25,12 @@ type reader struct {
 // source counts as stuck (io.ErrNoProgress), as in bufio.
 const maxEmptyReads = 100
 
-// bufPool recycles the buffers of lazy readers.
-var bufPool sync.Pool
-
-func (b *reader) take() []byte {
-	if p, ok := bufPool.Get().(*[]byte); ok && cap(*p) >= b.size {
-		return (*p)[:b.size]
-	}
-	return make([]byte, b.size)
-}
-
-// release gives a lazy reader's buffer back when nothing is left in it.
+// release lets go of a lazy reader's buffer when nothing is left in it.
 func (b *reader) release() {
 	if !b.lazy || b.buf == nil || b.r != b.w {
 		return
 	}
-	buf := b.buf[:0]
 	b.buf, b.r, b.w = nil, 0, 0
-	bufPool.Put(&buf)
 }
 
 // buffered returns what has been read and not handed out.
@@ -63,7 +51,7 @@ func (b *reader) fill() error {
 			if _, err := b.read(b.one[:]); err != nil {
 				return err
 			}
-			b.buf = b.take()
+			b.buf = make([]byte, b.size)
 			b.buf[0], b.r, b.w = b.one[0], 0, 1
 			return nil
 		}

@@ -63,7 +63,7 @@ const DefaultBuffer = 4 << 10
 
 // NewSizedDecoder is NewLimitedDecoder with a read buffer of size bytes
 // (at least 16) that it holds only while it reads: between events, once
-// everything read has been decoded, the buffer goes back to a pool and the
+// everything read has been decoded, the buffer is let go of and the
 // decoder waits for the next byte without one. It suits a stream that is
 // mostly waiting, such as a queue status stream, of which thousands may
 // be open at once. The buffer only batches reads: a line or an event
