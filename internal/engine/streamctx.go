@@ -24,17 +24,22 @@ type streamCtx struct {
 	done chan struct{}
 
 	mu     sync.Mutex
-	err    error     // set once, with done closed
-	cause  error     // why: the timer's mark, or the caller's cause
-	hooks  []*func() // AfterFunc registrations still to run
-	unhook func() bool
+	err    error       // set once, with done closed
+	cause  error       // why: the timer's mark, or the caller's cause
+	hooks  []*func()   // AfterFunc registrations still to run
+	unhook func() bool // stops the caller's context's AfterFunc
 }
 
 // newStreamCtx returns a stream context under parent.
 func newStreamCtx(parent context.Context) *streamCtx {
 	c := &streamCtx{Context: parent, done: make(chan struct{})}
 	if parent.Done() != nil {
-		c.unhook = context.AfterFunc(parent, func() { c.end(parent.Err(), context.Cause(parent)) })
+		// A parent already done runs the function at once, in another
+		// goroutine: unhook is set, and read by end, under the lock.
+		unhook := context.AfterFunc(parent, func() { c.end(parent.Err(), context.Cause(parent)) })
+		c.mu.Lock()
+		c.unhook = unhook
+		c.mu.Unlock()
 	}
 	return c
 }
@@ -106,12 +111,12 @@ func (c *streamCtx) end(err, cause error) {
 		return
 	}
 	c.err, c.cause = err, cause
-	hooks := c.hooks
+	hooks, unhook := c.hooks, c.unhook
 	c.hooks = nil
 	close(c.done)
 	c.mu.Unlock()
-	if c.unhook != nil {
-		c.unhook()
+	if unhook != nil {
+		unhook()
 	}
 	for _, f := range hooks {
 		(*f)()

@@ -35,6 +35,17 @@ func TestStreamCtxCancels(t *testing.T) {
 		t.Fatalf("from the caller: err %v, cause %v", c.Err(), c.why())
 	}
 
+	// A caller's context done already: the stream's is done at once.
+	gone, cancelGone := context.WithCancelCause(context.Background())
+	cancelGone(mark)
+	for range 20 { // (the race detector sees a race on the hook, if any)
+		c := newStreamCtx(gone)
+		waitDone(t, c)
+		if c.Err() != context.Canceled || c.why() != mark {
+			t.Fatalf("from a caller done already: err %v, cause %v", c.Err(), c.why())
+		}
+	}
+
 	// Done already: a child is cancelled at once, in another goroutine.
 	late, stopLate := context.WithCancel(c)
 	defer stopLate()
