@@ -155,13 +155,24 @@ func (c *Config) AttemptContext(ctx context.Context) (context.Context, context.C
 	if c.Timeout <= 0 {
 		return ctx, noCancel
 	}
-	if c.Now == nil && ctx.Done() == nil {
-		if w := windowsFor(c.Timeout); w != nil {
-			return &windowCtx{Context: ctx, w: w.at(time.Now())}, noCancel
-		}
+	if w := c.window(ctx); w != nil {
+		return &windowCtx{Context: ctx, w: w}, noCancel
 	}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(c.Clock().Add(c.Timeout)) {
 		return ctx, noCancel
 	}
 	return context.WithTimeoutCause(ctx, c.Timeout, attemptTimeout)
+}
+
+// window is the shared attempt window of an attempt starting now with
+// ctx, or nil when it gets a deadline of its own: ctx can be cancelled,
+// the clock is a test's, or the timeout has no windows.
+func (c *Config) window(ctx context.Context) *window {
+	if c.Now != nil || ctx.Done() != nil {
+		return nil
+	}
+	if w := windowsFor(c.Timeout); w != nil {
+		return w.at(time.Now())
+	}
+	return nil
 }

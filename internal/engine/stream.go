@@ -106,10 +106,8 @@ func (c *Config) headerBound(ctx context.Context, req *Request, sctx *streamCtx)
 		return noBound
 	}
 	cut := func() { sctx.cancel(attemptTimeout) }
-	if c.Now == nil && ctx.Done() == nil {
-		if w := windowsFor(c.Timeout); w != nil {
-			return context.AfterFunc(w.at(time.Now()).ctx, cut)
-		}
+	if w := c.window(ctx); w != nil {
+		return context.AfterFunc(w.ctx, cut)
 	}
 	return time.AfterFunc(c.Timeout, cut).Stop
 }
