@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -23,10 +22,6 @@ type Stream struct {
 	idle  time.Duration
 	start time.Time    // when the stream opened, the origin of touched
 	touch atomic.Int64 // when Touch was last called, in ns since start
-
-	mu       sync.Mutex
-	timedOut bool
-	closed   bool
 }
 
 // errIdle marks a stream cut because it stayed silent too long.
@@ -126,18 +121,13 @@ func (s *Stream) Touch() {
 	}
 }
 
-// TimedOut reports whether the stream was cut for its silence.
-func (s *Stream) TimedOut() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.timedOut
-}
+// TimedOut reports whether the stream was cut for its silence: its
+// context ended, first, with errIdle (after Close, a late idle cut changes
+// nothing).
+func (s *Stream) TimedOut() bool { return s.ctx.why() == errIdle }
 
 // Close releases the connection.
 func (s *Stream) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
 	if s.idle > 0 {
 		idleStreams.remove(s)
 	}

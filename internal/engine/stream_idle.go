@@ -87,15 +87,6 @@ func (s *Stream) silence(now time.Time) time.Duration {
 	return now.Sub(s.start) - time.Duration(s.touch.Load())
 }
 
-// cutIdle ends a stream that stayed silent too long (unless it was closed
-// meanwhile).
-func (s *Stream) cutIdle() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.timedOut = true
-	s.mu.Unlock()
-	s.ctx.cancel(errIdle)
-}
+// cutIdle ends a stream that stayed silent too long (a stream closed
+// meanwhile has ended already, and stays as it is).
+func (s *Stream) cutIdle() { s.ctx.cancel(errIdle) }

@@ -31,9 +31,8 @@ func TestIdleWatchSweeps(t *testing.T) {
 	}
 	now = now.Add(2 * idle)
 	alive.touch.Store(int64(now.Sub(alive.start))) // just now
-	closed.mu.Lock()
-	closed.closed = true // as Close does before it stops watching
-	closed.mu.Unlock()
+	// As Close does before it stops watching.
+	closed.ctx.cancel(nil)
 	w.sweep()
 	if alive.TimedOut() || alive.ctx.Err() != nil {
 		t.Fatal("a stream touched just now was cut")
