@@ -126,10 +126,7 @@ func withMethod(req *engine.Request, method string, input any) error {
 // server-side retries, fallbacks, tags), and the storage lifecycle of the
 // files the app generates (X-Fal-Object-Lifecycle-Preference).
 func jobHeader(s *settings) http.Header {
-	var lc string
-	if s.upload != nil {
-		lc = s.upload.lifecycle()
-	}
+	lc := s.upload.lifecycle()
 	if s.hint == nil && s.startTimeout == 0 && s.priority == "" && lc == "" && !s.noStore && !s.noRetry && !s.noFallback && s.tags == "" {
 		return nil
 	}

@@ -166,8 +166,12 @@ func WithoutAutoUpload() RequestOption {
 	}}
 }
 
-// lifecycle returns the JSON of the lifecycle headers, or "" for none.
+// lifecycle returns the JSON of the lifecycle headers, or "" for none (a
+// nil u is the defaults: none).
 func (u *uploadSettings) lifecycle() string {
+	if u == nil {
+		return ""
+	}
 	type payload struct {
 		Expiration int64       `json:"expiration_duration_seconds,omitempty"`
 		ACL        *storageACL `json:"initial_acl,omitempty"`
