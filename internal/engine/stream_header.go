@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -22,7 +23,7 @@ func (s *streamHeaders) share(hc *http.Client, h http.Header) http.Header {
 	if s == nil || hc.Jar != nil || !plainTransport(hc.Transport) {
 		return h
 	}
-	if old := s.last.Load(); old != nil && sameHeader(*old, h) {
+	if old := s.last.Load(); old != nil && maps.EqualFunc(*old, h, slices.Equal[[]string]) {
 		return *old
 	}
 	s.last.Store(&h)
@@ -36,18 +37,4 @@ func plainTransport(rt http.RoundTripper) bool {
 	}
 	_, ok := rt.(*http.Transport)
 	return ok
-}
-
-// sameHeader reports whether a and b hold the same fields and values.
-func sameHeader(a, b http.Header) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		w, ok := b[k]
-		if !ok || !slices.Equal(v, w) {
-			return false
-		}
-	}
-	return true
 }
