@@ -75,15 +75,18 @@ type settings struct {
 	webhook      string        // WithWebhook
 
 	// fal's request controls
-	noStore    bool   // WithoutPayloadStorage
-	noRetry    bool   // WithoutServerRetries
-	noFallback bool   // WithoutFallback
-	tags       string // WithTags, as the header value
-	maxQueue   int    // WithMaxQueueLength; 0 for none
-	method     string // WithMethod; "" for POST
+	tags     string // WithTags, as the header value
+	maxQueue int    // WithMaxQueueLength; 0 for none
+	method   string // WithMethod; "" for POST
 
-	logs          bool          // WithLogs
-	polling       bool          // WithPolling
+	// The flags side by side: a Subscribe keeps its settings for as long
+	// as it waits, so they are packed.
+	noStore    bool // WithoutPayloadStorage
+	noRetry    bool // WithoutServerRetries
+	noFallback bool // WithoutFallback
+	logs       bool // WithLogs
+	polling    bool // WithPolling
+
 	pollInterval  time.Duration // WithPolling; 0: defaultPollInterval
 	clientTimeout time.Duration // WithClientTimeout
 	onEnqueue     func(requestID string)
@@ -122,8 +125,8 @@ func (s *settings) setUpload(change func(*uploadSettings)) {
 // settings.
 type call struct {
 	kind callKind
-	eng  *engine.Config
 	own  bool // eng is this call's own copy
+	eng  *engine.Config
 	s    settings
 }
 

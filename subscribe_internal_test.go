@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // testSetting is a request option of the tests: it sets what no public
@@ -104,5 +105,14 @@ func TestStatusStreamIdleIgnoresATrickle(t *testing.T) {
 	res, err := c.Result(ctx, "fal-ai/x", "r1", testSetting(callResult, func(s *settings) { s.statusIdle = 50 * time.Millisecond }))
 	if err != nil || string(res.Data) != `{"ok":true}` {
 		t.Fatalf("Result = %v, %v; want the result after the trickling stream was dropped (ctx: %v)", res, err, ctx.Err())
+	}
+}
+
+// TestCallStaysSmall: a waiting Subscribe keeps its call (the settings
+// its handle reads) for its job's life, thousands at once; 192 bytes is
+// the heap's size class below 208, which unpacked flags once overran.
+func TestCallStaysSmall(t *testing.T) {
+	if n := unsafe.Sizeof(call{}); n > 192 {
+		t.Fatalf("a call is %d bytes, more than 192", n)
 	}
 }

@@ -20,8 +20,7 @@ type Stream struct {
 	body  io.ReadCloser
 	ctx   *streamCtx // cancelled by the idle watch and Close
 	idle  time.Duration
-	start time.Time    // when the stream opened, the origin of touched
-	touch atomic.Int64 // when Touch was last called, in ns since start
+	touch atomic.Int64 // when Touch was last called (or the stream opened), as sinceOrigin
 }
 
 // errIdle marks a stream cut because it stayed silent too long.
@@ -83,7 +82,7 @@ func (c *Config) open(ctx context.Context, req *Request, auth Auth, n int, idle 
 	// go by dropping Stream.Header.
 	res.Header = nil
 	if idle > 0 {
-		s.start = time.Now()
+		s.touchAt(time.Now())
 		idleStreams.add(s)
 	}
 	return s, nil
@@ -117,9 +116,12 @@ func (s *Stream) Read(p []byte) (int, error) { return s.body.Read(p) }
 // server trickling one byte a second must not keep a stream alive).
 func (s *Stream) Touch() {
 	if s.idle > 0 {
-		s.touch.Store(int64(time.Since(s.start)))
+		s.touchAt(time.Now())
 	}
 }
+
+// touchAt records t as the stream's last Touch.
+func (s *Stream) touchAt(t time.Time) { s.touch.Store(sinceOrigin(t)) }
 
 // TimedOut reports whether the stream was cut for its silence: its
 // context ended, first, with errIdle (after Close, a late idle cut changes

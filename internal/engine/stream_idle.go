@@ -84,8 +84,16 @@ func (w *idleWatch) sweep() {
 
 // silence is how long the stream has gone without a Touch at now.
 func (s *Stream) silence(now time.Time) time.Duration {
-	return now.Sub(s.start) - time.Duration(s.touch.Load())
+	return time.Duration(sinceOrigin(now) - s.touch.Load())
 }
+
+// clockOrigin is what a stream's Touch times are counted from: one
+// monotonic origin for the process, rather than a time.Time in every
+// stream (thousands wait at once).
+var clockOrigin = time.Now()
+
+// sinceOrigin is t in ns since clockOrigin (monotonic).
+func sinceOrigin(t time.Time) int64 { return int64(t.Sub(clockOrigin)) }
 
 // cutIdle ends a stream that stayed silent too long (a stream closed
 // meanwhile has ended already, and stays as it is).

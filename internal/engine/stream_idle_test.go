@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestIdleWatchSweeps checks the idle watch's decisions at a sweep: a
@@ -21,7 +22,8 @@ func TestIdleWatchSweeps(t *testing.T) {
 	now := time.Now()
 	w := &idleWatch{now: func() time.Time { return now }}
 	newStream := func() *Stream {
-		s := &Stream{body: io.NopCloser(strings.NewReader("")), ctx: newStreamCtx(context.Background()), idle: idle, start: now}
+		s := &Stream{body: io.NopCloser(strings.NewReader("")), ctx: newStreamCtx(context.Background()), idle: idle}
+		s.touchAt(now)
 		w.add(s)
 		return s
 	}
@@ -30,7 +32,7 @@ func TestIdleWatchSweeps(t *testing.T) {
 		t.Fatalf("watching 3 streams: timer %v, period %v", w.timer, w.period)
 	}
 	now = now.Add(2 * idle)
-	alive.touch.Store(int64(now.Sub(alive.start))) // just now
+	alive.touchAt(now) // just now
 	// As Close does before it stops watching.
 	closed.ctx.cancel(nil)
 	w.sweep()
@@ -64,8 +66,10 @@ func TestIdleWatchSweeps(t *testing.T) {
 // those watched brings the next sweep forward.
 func TestIdleWatchSpeedsUpForShortBounds(t *testing.T) {
 	w := &idleWatch{}
-	long := &Stream{ctx: newStreamCtx(context.Background()), idle: time.Hour, start: time.Now()}
-	short := &Stream{ctx: newStreamCtx(context.Background()), idle: 80 * time.Millisecond, start: time.Now()}
+	long := &Stream{ctx: newStreamCtx(context.Background()), idle: time.Hour}
+	short := &Stream{ctx: newStreamCtx(context.Background()), idle: 80 * time.Millisecond}
+	long.touchAt(time.Now())
+	short.touchAt(time.Now())
 	w.add(long)
 	if w.period != maxSweep {
 		t.Fatalf("period %v for an hour's bound, want %v", w.period, maxSweep)
@@ -106,5 +110,14 @@ func TestClosedStreamsAreNotWatched(t *testing.T) {
 	st.Close()
 	if watched() {
 		t.Fatal("a closed stream is still watched")
+	}
+}
+
+// TestStreamStaysSmall: a waiting Subscribe holds its status stream for
+// its job's life, thousands at once; 96 bytes is a heap size class (the
+// next is 112), which a time.Time per stream once overran.
+func TestStreamStaysSmall(t *testing.T) {
+	if n := unsafe.Sizeof(Stream{}); n > 96 {
+		t.Fatalf("a Stream is %d bytes, more than 96", n)
 	}
 }

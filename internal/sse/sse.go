@@ -43,7 +43,7 @@ type Decoder struct {
 	// an event's strings are copied out of them once, when it is
 	// dispatched.
 	line []byte
-	data bytes.Buffer
+	data []byte
 }
 
 // NewDecoder returns a decoder reading from r, with no limit on the size
@@ -87,8 +87,7 @@ func (d *Decoder) Next() (Event, error) {
 		typ     string
 		dirty   bool // any field seen since the last dispatch
 	)
-	data := &d.data
-	data.Reset()
+	d.data = d.data[:0]
 	for {
 		line, err := d.readLine()
 		if err != nil {
@@ -105,13 +104,13 @@ func (d *Decoder) Next() (Event, error) {
 				typ, dirty = "", false
 				continue
 			}
-			ev := Event{Type: typ, Data: data.String(), ID: d.lastID, Retry: d.retry}
-			if data.Cap() > maxKept || len(d.r.buffered()) == 0 {
+			ev := Event{Type: typ, Data: string(d.data), ID: d.lastID, Retry: d.retry}
+			if cap(d.data) > maxKept || len(d.r.buffered()) == 0 {
 				// Nothing more is read: the next read may wait long (a
 				// status stream waits for its job), so the buffers are
 				// not held meanwhile. A busy stream, with events already
 				// read ahead, keeps them.
-				d.data, d.line = bytes.Buffer{}, nil
+				d.data, d.line = nil, nil
 				d.r.release()
 			}
 			return ev, nil
@@ -128,14 +127,14 @@ func (d *Decoder) Next() (Event, error) {
 		}
 		switch string(name) {
 		case "data":
-			if d.max > 0 && data.Len()+len(value)+btoi(hasData) > d.max {
+			if d.max > 0 && len(d.data)+len(value)+btoi(hasData) > d.max {
 				d.err = ErrTooLarge
 				return Event{}, d.err
 			}
 			if hasData {
-				data.WriteByte('\n')
+				d.data = append(d.data, '\n')
 			}
-			data.Write(value)
+			d.data = append(d.data, value...)
 			hasData, dirty = true, true
 		case "event":
 			typ, dirty = string(value), true
