@@ -485,7 +485,7 @@ func TestPinning(t *testing.T) {
 }
 
 // TestPairedRatio checks that ratios are paired round by round, rounds
-// missing a client left out, with the spread of the per-round ratios.
+// missing a client or its figure left out, with the spread of the per-round ratios.
 func TestPairedRatio(t *testing.T) {
 	res := func(req int64, cpu float64) *childResult {
 		return &childResult{Requests: req, Seconds: 1, CPUSeconds: cpu}
@@ -494,6 +494,7 @@ func TestPairedRatio(t *testing.T) {
 		{vFalgo: res(100, 1), vFloor: res(100, 2)},   // 0.5
 		{vFalgo: res(100, 3), vFloor: res(100, 3)},   // 1
 		{vFalgo: res(100, 3)},                        // no floor: left out
+		{vFalgo: res(100, 0), vFloor: res(100, 2)},   // falgo not measured: left out
 		{vFalgo: res(100, 1.5), vFloor: res(100, 2)}, // 0.75
 		{vFalgo: res(100, 0.8), vFloor: res(100, 1)}, // 0.8
 		{vFalgo: res(100, 0.9), vFloor: res(100, 1)}, // 0.9

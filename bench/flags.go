@@ -84,7 +84,7 @@ func defineFlags(fs *flag.FlagSet, s *settings) (uploadMiB *int, only *string) {
 	fs.IntVar(&s.uploadRounds, "upload-rounds", 2, "rounds of the upload workload")
 	fs.IntVar(&s.inflight, "inflight", 10000, "Subscribes in flight at once")
 	fs.IntVar(&s.inflightWait, "inflight-sleep-ms", 10000, "how long each in-flight job runs on the server, in ms (long enough for all to be submitted first)")
-	fs.IntVar(&s.inflightRounds, "inflight-rounds", 2, "rounds of the in-flight workload (Go clients only)")
+	fs.IntVar(&s.inflightRounds, "inflight-rounds", 3, "rounds of the in-flight workload (Go clients only; medians, and the spread of the per-round ratios)")
 	fs.BoolVar(&s.skipJS, "skip-js", false, "leave out the JS client (no Node.js needed)")
 	only = fs.String("only", "", "comma-separated workloads to run: "+strings.Join(allWorkloads, ", ")+" (default all)")
 	fs.BoolVar(&s.write, "write", true, "write docs/benchmarks.md and docs/benchmarks.png")

@@ -185,12 +185,13 @@ func (h *harness) runRows(conc int, byRound []map[string]*childResult, group, fv
 }
 
 // pairedRatio is the median over rounds of a's figure ÷ b's, with the
-// spread of those ratios (the middle half and the extremes).
+// spread of those ratios (the middle half and the extremes). A round
+// without a figure from either (0: not measured) is left out.
 func pairedRatio(byRound []map[string]*childResult, a, b string, of func(*childResult) float64) (cell, string) {
 	var rs []float64
 	for _, round := range byRound {
 		x, y := round[a], round[b]
-		if x == nil || y == nil || of(y) == 0 {
+		if x == nil || y == nil || of(x) == 0 || of(y) == 0 {
 			continue
 		}
 		rs = append(rs, of(x)/of(y))
@@ -454,8 +455,13 @@ func (h *harness) inflightJobs(ctx context.Context) error {
 	rssOf := map[string][]float64{}
 	perJob := map[string][]float64{}
 	goroutines := map[string][]float64{}
+	// Each round runs every variant, so falgo ÷ floor is also taken round
+	// by round (the memory of a burst of 10,000 moves by several percent
+	// from one run to the next, with the collector's timing).
+	byRound := make([]map[string]*childResult, h.s.inflightRounds)
 	variants := []string{vFalgoH2C, vFloorH2C, vFalgo, vFloor}
 	for r := 0; r < h.s.inflightRounds; r++ {
+		byRound[r] = map[string]*childResult{}
 		for i := range variants {
 			v := variants[(i+r)%len(variants)]
 			p := childParams{Workload: wlInflight, Variant: v, Jobs: h.s.inflight, SleepMS: h.s.inflightWait, ProfileDir: h.goProfileDir(v)}
@@ -475,6 +481,7 @@ func (h *harness) inflightJobs(ctx context.Context) error {
 			if res.PeakInflight < h.s.inflight {
 				h.note("in flight %s: at most %d of %d jobs were in the queue at once (raise -inflight-sleep-ms)", v, res.PeakInflight, h.s.inflight)
 			}
+			byRound[r][v] = res
 			secsOf[v] = append(secsOf[v], res.Seconds)
 			rssOf[v] = append(rssOf[v], float64(res.PeakRSSKiB)/1024)
 			logf("in flight %-10s round %d: %d jobs in %6.2f s, peak RSS %6.1f MiB, peak in flight %d", v, r+1, res.Requests, res.Seconds, float64(res.PeakRSSKiB)/1024, res.PeakInflight)
@@ -509,6 +516,13 @@ func (h *harness) inflightJobs(ctx context.Context) error {
 		} else {
 			rss.chart = "In flight peak RSS, HTTP/1.1"
 		}
+		rss.vsFloor, rss.spread = pairedRatio(byRound, fv, flv, func(c *childResult) float64 { return float64(c.PeakRSSKiB) })
+		heap.vsFloor, heap.spread = pairedRatio(byRound, fv, flv, func(c *childResult) float64 {
+			if c.Mem == nil {
+				return 0
+			}
+			return c.Mem.LivePerJobKB
+		})
 		for _, r := range []*row{rss, heap, gor, done} {
 			r.group, r.dir = group, lowerBetter
 			r.setRatios()
