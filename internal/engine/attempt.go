@@ -35,13 +35,13 @@ type windows struct {
 	mu            sync.Mutex // serialises making a new window
 }
 
-// window is the context of the attempts that start in [start, start+span).
+// window is the context of the attempts that start in [start, start+span):
+// it ends at its deadline, start+span+timeout, with cause attemptTimeout,
+// and in no other way. The contexts net/http derives from its attempts
+// hook onto it through the ender's list, not a map (see ender).
 type window struct {
-	start time.Time
-	ctx   context.Context // expires at start+span+timeout, with cause attemptTimeout
-	// cancel is never called: the deadline releases the context, and
-	// nothing else holds it once its attempts are done.
-	cancel context.CancelFunc
+	start, deadline time.Time
+	ender
 }
 
 // windowRegistry holds the windows of each timeout.
@@ -105,31 +105,28 @@ func (w *windows) at(now time.Time) *window {
 	if cur := w.current(now); cur != nil { // made by another attempt meanwhile
 		return cur
 	}
-	ctx, cancel := context.WithDeadlineCause(context.Background(), now.Add(w.span+w.timeout), attemptTimeout)
-	nw := &window{start: now, ctx: ctx, cancel: cancel}
+	nw := &window{start: now, deadline: now.Add(w.span + w.timeout), ender: newEnder()}
+	time.AfterFunc(w.span+w.timeout, nw.expire)
 	w.cur.Store(nw)
 	return nw
 }
 
+// expire ends the window at its deadline.
+func (w *window) expire() { w.end(context.DeadlineExceeded, attemptTimeout) }
+
 // windowCtx is an attempt's context in a window: the caller's values, the
-// window's deadline and cancellation. Its Value falls back to the
-// window's, so that context.Cause and the contexts net/http derives from
-// it see the window (they register with its cancellation, not with a
-// goroutine of their own).
+// window's deadline and end. The contexts net/http derives from it hook
+// onto the window with its AfterFunc method (not with a goroutine of
+// their own). context.Cause gives its Err; AttemptTimedOut knows it.
 type windowCtx struct {
 	context.Context // the caller's, which is never cancelled
 	w               *window
 }
 
-func (a *windowCtx) Deadline() (time.Time, bool) { return a.w.ctx.Deadline() }
-func (a *windowCtx) Done() <-chan struct{}       { return a.w.ctx.Done() }
-func (a *windowCtx) Err() error                  { return a.w.ctx.Err() }
-func (a *windowCtx) Value(key any) any {
-	if v := a.Context.Value(key); v != nil {
-		return v
-	}
-	return a.w.ctx.Value(key)
-}
+func (a *windowCtx) Deadline() (time.Time, bool)           { return a.w.deadline, true }
+func (a *windowCtx) Done() <-chan struct{}                 { return a.w.Done() }
+func (a *windowCtx) Err() error                            { return a.w.Err() }
+func (a *windowCtx) AfterFunc(f func()) (stop func() bool) { return a.w.AfterFunc(f) }
 
 // noCancel is the CancelFunc of an attempt that needs none.
 func noCancel() {}
@@ -137,6 +134,9 @@ func noCancel() {}
 // AttemptTimedOut reports whether actx, from AttemptContext, ended because
 // the per-attempt timeout fired.
 func AttemptTimedOut(actx context.Context) bool {
+	if a, ok := actx.(*windowCtx); ok {
+		return a.w.why() == attemptTimeout
+	}
 	return errors.Is(context.Cause(actx), attemptTimeout)
 }
 

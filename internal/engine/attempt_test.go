@@ -171,3 +171,40 @@ func silentServer(t *testing.T) (*httptest.Server, *Config) {
 	}
 	return srv, c
 }
+
+// TestWindowLetsAttemptsGo: the contexts net/http derives from attempts in
+// a window hook onto it through its list, and leave nothing there once
+// they end (a *context.cancelCtx window kept a map sized for the biggest
+// burst until its deadline); the window's end cancels those still hooked
+// on, with its deadline's error, and counts as the per-attempt timeout.
+func TestWindowLetsAttemptsGo(t *testing.T) {
+	w := &window{start: time.Now(), deadline: time.Now().Add(time.Hour), ender: newEnder()}
+	a := &windowCtx{Context: context.WithValue(context.Background(), ctxKey{}, "v"), w: w}
+	var stops []context.CancelFunc
+	for range 1000 {
+		_, stop := context.WithCancel(a)
+		stops = append(stops, stop)
+	}
+	if n := hooked(&w.ender); n != 1000 {
+		t.Fatalf("%d of 1000 children hooked onto the window", n)
+	}
+	for _, stop := range stops {
+		stop()
+	}
+	if w.head != nil {
+		t.Fatalf("%d registrations left once every child ended", hooked(&w.ender))
+	}
+	child, stop := context.WithCancel(a)
+	defer stop()
+	if AttemptTimedOut(a) || a.Value(ctxKey{}) != "v" {
+		t.Fatalf("before the deadline: timed out %v, value %v", AttemptTimedOut(a), a.Value(ctxKey{}))
+	}
+	w.expire()
+	waitDone(t, child)
+	if child.Err() != context.DeadlineExceeded || a.Err() != context.DeadlineExceeded || !AttemptTimedOut(a) {
+		t.Fatalf("after the deadline: child %v, window %v, timed out %v", child.Err(), a.Err(), AttemptTimedOut(a))
+	}
+	late, stopLate := context.WithCancel(a)
+	defer stopLate()
+	waitDone(t, late)
+}

@@ -101,7 +101,7 @@ func (c *Config) headerBound(ctx context.Context, req *Request, sctx *streamCtx)
 	}
 	cut := func() { sctx.cancel(attemptTimeout) }
 	if w := c.window(ctx); w != nil {
-		return context.AfterFunc(w.ctx, cut)
+		return w.AfterFunc(cut)
 	}
 	return time.AfterFunc(c.Timeout, cut).Stop
 }

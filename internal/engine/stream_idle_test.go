@@ -113,11 +113,15 @@ func TestClosedStreamsAreNotWatched(t *testing.T) {
 	}
 }
 
-// TestStreamStaysSmall: a waiting Subscribe holds its status stream for
-// its job's life, thousands at once; 96 bytes is a heap size class (the
-// next is 112), which a time.Time per stream once overran.
+// TestStreamStaysSmall: a waiting Subscribe holds its status stream and
+// the stream's context for its job's life, thousands at once; 96 and 80
+// bytes are heap size classes (the next are 112 and 96), which a
+// time.Time per stream, and a slice of hooks, once overran.
 func TestStreamStaysSmall(t *testing.T) {
 	if n := unsafe.Sizeof(Stream{}); n > 96 {
 		t.Fatalf("a Stream is %d bytes, more than 96", n)
+	}
+	if n := unsafe.Sizeof(streamCtx{}); n > 80 {
+		t.Fatalf("a stream's context is %d bytes, more than 80", n)
 	}
 }

@@ -65,26 +65,26 @@ func waitDone(t *testing.T, ctx context.Context) {
 
 // TestStreamCtxLetsChildrenGo checks that a child cancelled before the
 // stream (net/http cancels its own child of every request's context as
-// soon as an HTTP/2 answer's headers are in) leaves nothing behind: not
-// its hook, and not a pointer to it in the hooks' backing array, which
-// would keep it alive for the stream's life.
+// soon as an HTTP/2 answer's headers are in) leaves nothing behind: its
+// registration is unlinked, and keeps no pointer to the others, which
+// would keep them alive for the stream's life.
 func TestStreamCtxLetsChildrenGo(t *testing.T) {
 	c := newStreamCtx(context.Background())
 	_, stop1 := context.WithCancel(c)
 	_, stop2 := context.WithCancel(c)
-	if len(c.hooks) != 2 {
-		t.Fatalf("%d hooks for 2 children", len(c.hooks))
+	_, stop3 := context.WithCancel(c)
+	if n := hooked(&c.ender); n != 3 {
+		t.Fatalf("%d registrations for 3 children", n)
 	}
-	backing := c.hooks[:cap(c.hooks)]
-	stop1()
+	first := c.head.next // the middle one: unlinking it mends both sides
 	stop2()
-	if len(c.hooks) != 0 {
-		t.Fatalf("%d hooks left after both children were cancelled", len(c.hooks))
+	if n := hooked(&c.ender); n != 2 || first.f != nil || first.prev != nil || first.next != nil {
+		t.Fatalf("after stopping the middle child: %d registrations; its node still holds f %v, prev %p, next %p", n, first.f != nil, first.prev, first.next)
 	}
-	for i, h := range backing {
-		if h != nil {
-			t.Fatalf("the hooks' backing array still holds slot %d", i)
-		}
+	stop3()
+	stop1()
+	if c.head != nil {
+		t.Fatal("registrations left after every child was cancelled")
 	}
 	stop := c.AfterFunc(func() {})
 	if !stop() || stop() {
@@ -105,6 +105,23 @@ func TestStreamCtxLetsChildrenGo(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("a function registered after the end never ran")
 	}
+}
+
+// hooked counts the registrations of e still to run, checking the links
+// both ways as it goes.
+func hooked(e *ender) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	var prev *hookNode
+	for h := e.head; h != nil; h = h.next {
+		if h.prev != prev || h.f == nil {
+			panic("a broken registration list")
+		}
+		prev = h
+		n++
+	}
+	return n
 }
 
 type testKey struct{}
