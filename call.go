@@ -68,24 +68,12 @@ func (k callKind) String() string {
 // settings are what RequestOptions set: how one request is made and
 // followed, beyond how the client reaches fal.
 type settings struct {
-	path         string        // WithPath
-	hint         *string       // WithHint
-	startTimeout time.Duration // WithStartTimeout
-	priority     Priority      // WithPriority
-	webhook      string        // WithWebhook
+	// job is nil for the defaults, as most calls have them; options
+	// replace it, never change it, since copies of settings share it.
+	job *jobSettings
 
-	// fal's request controls
-	tags     string // WithTags, as the header value
-	maxQueue int    // WithMaxQueueLength; 0 for none
-	method   string // WithMethod; "" for POST
-
-	// The flags side by side: a Subscribe keeps its settings for as long
-	// as it waits, so they are packed.
-	noStore    bool // WithoutPayloadStorage
-	noRetry    bool // WithoutServerRetries
-	noFallback bool // WithoutFallback
-	logs       bool // WithLogs
-	polling    bool // WithPolling
+	logs    bool // WithLogs
+	polling bool // WithPolling
 
 	pollInterval  time.Duration // WithPolling; 0: defaultPollInterval
 	clientTimeout time.Duration // WithClientTimeout
@@ -94,8 +82,7 @@ type settings struct {
 
 	streamIdle time.Duration // WithStreamIdleTimeout
 
-	// upload is nil for the defaults; options replace it, never change
-	// it, since copies of settings share it.
+	// upload is nil for the defaults; shared as job is.
 	upload *uploadSettings
 
 	// Set by tests only: the idle bound of the status stream (0 for
@@ -104,20 +91,54 @@ type settings struct {
 	statusIdle, cancelGrace time.Duration
 }
 
-// uploads returns the storage settings.
-func (s *settings) uploads() uploadSettings {
-	if s.upload == nil {
-		return uploadSettings{}
-	}
-	return *s.upload
+// jobSettings shape the request a job is run or submitted with (its URL,
+// query and headers), and nothing after it: a waiting Subscribe keeps its
+// settings for the job's life, thousands at once, and these stay out of
+// them unless an option set one.
+type jobSettings struct {
+	path         string        // WithPath
+	hint         *string       // WithHint
+	startTimeout time.Duration // WithStartTimeout
+	priority     Priority      // WithPriority
+	webhook      string        // WithWebhook
+
+	// fal's request controls
+	tags       string // WithTags, as the header value
+	maxQueue   int    // WithMaxQueueLength; 0 for none
+	method     string // WithMethod; "" for POST
+	noStore    bool   // WithoutPayloadStorage
+	noRetry    bool   // WithoutServerRetries
+	noFallback bool   // WithoutFallback
 }
+
+// jobs returns the job settings.
+func (s *settings) jobs() jobSettings { return valueOf(s.job) }
+
+// setJob replaces the job settings with a copy that change has changed.
+func (s *settings) setJob(change func(*jobSettings)) { s.job = changed(s.job, change) }
+
+// uploads returns the storage settings.
+func (s *settings) uploads() uploadSettings { return valueOf(s.upload) }
 
 // setUpload replaces the storage settings with a copy that change has
 // changed.
-func (s *settings) setUpload(change func(*uploadSettings)) {
-	u := s.uploads()
-	change(&u)
-	s.upload = &u
+func (s *settings) setUpload(change func(*uploadSettings)) { s.upload = changed(s.upload, change) }
+
+// valueOf is *p, or the zero value for nil.
+func valueOf[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+// changed returns a changed copy of *p (of the zero value for nil),
+// leaving *p as it is for the copies of settings that share it.
+func changed[T any](p *T, change func(*T)) *T {
+	v := valueOf(p)
+	change(&v)
+	return &v
 }
 
 // call is the configuration of one call: the engine settings (the

@@ -98,12 +98,13 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 		return nil, err
 	}
 	op := req.Op
+	job := cl.s.jobs()
 	q := url.Values{}
-	if cl.s.webhook != "" {
-		q.Set("fal_webhook", cl.s.webhook)
+	if job.webhook != "" {
+		q.Set("fal_webhook", job.webhook)
 	}
-	if cl.s.maxQueue > 0 {
-		q.Set("fal_max_queue_length", strconv.Itoa(cl.s.maxQueue))
+	if job.maxQueue > 0 {
+		q.Set("fal_max_queue_length", strconv.Itoa(job.maxQueue))
 		req.FinalStatus = http.StatusTooManyRequests
 	}
 	if len(q) > 0 {
@@ -111,8 +112,8 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 	}
 	resp, err := cl.eng.Do(ctx, req)
 	var he *HTTPError
-	if cl.s.maxQueue > 0 && errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
-		return nil, &queueFullError{op: op, max: cl.s.maxQueue, err: err}
+	if job.maxQueue > 0 && errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests {
+		return nil, &queueFullError{op: op, max: job.maxQueue, err: err}
 	}
 	if err != nil {
 		return nil, err

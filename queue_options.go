@@ -17,7 +17,7 @@ func WithWebhook(webhookURL string) RequestOption {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return falerr.New("WithWebhook: %q is not an absolute http(s) URL", webhookURL)
 		}
-		s.webhook = webhookURL
+		s.setJob(func(j *jobSettings) { j.webhook = webhookURL })
 		return nil
 	}}
 }

@@ -17,7 +17,7 @@ import (
 // request history). It applies to Run, Submit, Subscribe and Stream.
 func WithoutPayloadStorage() RequestOption {
 	return requestOption{"WithoutPayloadStorage", callsWithInput, func(s *settings) error {
-		s.noStore = true
+		s.setJob(func(j *jobSettings) { j.noStore = true })
 		return nil
 	}}
 }
@@ -27,7 +27,7 @@ func WithoutPayloadStorage() RequestOption {
 // applies to Run, Submit, Subscribe and Stream.
 func WithoutServerRetries() RequestOption {
 	return requestOption{"WithoutServerRetries", callsWithInput, func(s *settings) error {
-		s.noRetry = true
+		s.setJob(func(j *jobSettings) { j.noRetry = true })
 		return nil
 	}}
 }
@@ -37,7 +37,7 @@ func WithoutServerRetries() RequestOption {
 // Subscribe and Stream.
 func WithoutFallback() RequestOption {
 	return requestOption{"WithoutFallback", callsWithInput, func(s *settings) error {
-		s.noFallback = true
+		s.setJob(func(j *jobSettings) { j.noFallback = true })
 		return nil
 	}}
 }
@@ -72,7 +72,7 @@ func WithTags(tags map[string]string) RequestOption {
 		if len(v) > maxTagBytes {
 			return falerr.New("WithTags: the tags take %d bytes; fal accepts at most %d", len(v), maxTagBytes)
 		}
-		s.tags = v
+		s.setJob(func(j *jobSettings) { j.tags = v })
 		return nil
 	}}
 }
@@ -87,7 +87,7 @@ func WithMaxQueueLength(n int) RequestOption {
 		if n < 1 {
 			return falerr.New("WithMaxQueueLength: %d is not a queue length; give 1 or more", n)
 		}
-		s.maxQueue = n
+		s.setJob(func(j *jobSettings) { j.maxQueue = n })
 		return nil
 	}}
 }
@@ -119,7 +119,7 @@ func WithMethod(method string) RequestOption {
 	return requestOption{"WithMethod", callRun, func(s *settings) error {
 		switch m := strings.ToUpper(method); m {
 		case http.MethodPost, http.MethodPut, http.MethodGet:
-			s.method = m
+			s.setJob(func(j *jobSettings) { j.method = m })
 			return nil
 		}
 		return falerr.New("WithMethod: %q; use GET, PUT or POST", method)

@@ -16,7 +16,7 @@ func WithPath(path string) RequestOption {
 		if strings.ContainsAny(p, "?#") || strings.Contains(p, "..") || strings.ContainsAny(p, " \t\r\n") {
 			return falerr.New("WithPath: invalid path %q (no spaces, '?', '#' or '..')", path)
 		}
-		s.path = p
+		s.setJob(func(j *jobSettings) { j.path = p })
 		return nil
 	}}
 }
@@ -31,7 +31,7 @@ func WithStartTimeout(d time.Duration) RequestOption {
 		if d <= time.Second {
 			return falerr.New("WithStartTimeout: %v is too short; the start timeout must be greater than 1 second", d)
 		}
-		s.startTimeout = d
+		s.setJob(func(j *jobSettings) { j.startTimeout = d })
 		return nil
 	}}
 }
@@ -45,7 +45,7 @@ func WithHint(hint string) RequestOption {
 			return falerr.New("WithHint: the hint contains a line break")
 		}
 		h := hint
-		s.hint = &h
+		s.setJob(func(j *jobSettings) { j.hint = &h })
 		return nil
 	}}
 }
@@ -65,7 +65,7 @@ func WithPriority(p Priority) RequestOption {
 	return requestOption{"WithPriority", callsQueueing, func(s *settings) error {
 		switch p {
 		case PriorityNormal, PriorityLow:
-			s.priority = p
+			s.setJob(func(j *jobSettings) { j.priority = p })
 			return nil
 		}
 		return falerr.New("WithPriority: unknown priority %q; use fal.PriorityNormal or fal.PriorityLow", string(p))

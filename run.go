@@ -55,7 +55,7 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 	if err != nil {
 		return nil, err
 	}
-	if err := withMethod(req, cl.s.method, input); err != nil {
+	if err := withMethod(req, cl.s.jobs().method, input); err != nil {
 		return nil, err
 	}
 	resp, err := cl.eng.Do(ctx, req)
@@ -70,7 +70,7 @@ func (c *Client) Run(ctx context.Context, app string, input any, opts ...Request
 // and the call's request settings become headers. The request's Op names
 // the operation for errors ("run fal-ai/flux/dev").
 func (c *Client) jobRequest(ctx context.Context, cl *call, verb, app string, host *url.URL, input any) (*engine.Request, error) {
-	t, err := c.targets.target(targetKey{verb: verb, host: host, app: app, path: cl.s.path})
+	t, err := c.targets.target(targetKey{verb: verb, host: host, app: app, path: cl.s.jobs().path})
 	if err != nil {
 		return nil, err
 	}
@@ -127,30 +127,34 @@ func withMethod(req *engine.Request, method string, input any) error {
 // files the app generates (X-Fal-Object-Lifecycle-Preference).
 func jobHeader(s *settings) http.Header {
 	lc := s.upload.lifecycle()
-	if s.hint == nil && s.startTimeout == 0 && s.priority == "" && lc == "" && !s.noStore && !s.noRetry && !s.noFallback && s.tags == "" {
+	if s.job == nil && lc == "" {
+		return nil
+	}
+	j := s.jobs()
+	if j.hint == nil && j.startTimeout == 0 && j.priority == "" && lc == "" && !j.noStore && !j.noRetry && !j.noFallback && j.tags == "" {
 		return nil
 	}
 	h := http.Header{}
-	if s.noStore {
+	if j.noStore {
 		h.Set("X-Fal-Store-IO", "0")
 	}
-	if s.noRetry {
+	if j.noRetry {
 		h.Set("X-Fal-No-Retry", "1")
 	}
-	if s.noFallback {
+	if j.noFallback {
 		h.Set("X-App-Fal-Disable-Fallback", "true")
 	}
-	if s.tags != "" {
-		h.Set("X-Fal-Tags", s.tags)
+	if j.tags != "" {
+		h.Set("X-Fal-Tags", j.tags)
 	}
-	if s.hint != nil {
-		h.Set("X-Fal-Runner-Hint", *s.hint)
+	if j.hint != nil {
+		h.Set("X-Fal-Runner-Hint", *j.hint)
 	}
-	if s.startTimeout > 0 {
-		h.Set("X-Fal-Request-Timeout", formatSeconds(s.startTimeout))
+	if j.startTimeout > 0 {
+		h.Set("X-Fal-Request-Timeout", formatSeconds(j.startTimeout))
 	}
-	if s.priority != "" {
-		h.Set("X-Fal-Queue-Priority", string(s.priority))
+	if j.priority != "" {
+		h.Set("X-Fal-Queue-Priority", string(j.priority))
 	}
 	if lc != "" {
 		h.Set("X-Fal-Object-Lifecycle-Preference", lc)

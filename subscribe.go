@@ -40,8 +40,8 @@ func (c *Client) Subscribe(ctx context.Context, app string, input any, opts ...R
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
-		if cl.s.startTimeout == 0 && limit > time.Second {
-			cl.s.startTimeout = limit
+		if cl.s.jobs().startTimeout == 0 && limit > time.Second {
+			cl.s.setJob(func(j *jobSettings) { j.startTimeout = limit })
 		}
 	} else if dl, ok := ctx.Deadline(); ok {
 		limit = time.Until(dl)

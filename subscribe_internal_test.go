@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/falgo/fal/internal/engine"
 )
 
 // testSetting is a request option of the tests: it sets what no public
@@ -109,10 +111,38 @@ func TestStatusStreamIdleIgnoresATrickle(t *testing.T) {
 }
 
 // TestCallStaysSmall: a waiting Subscribe keeps its call (the settings
-// its handle reads) for its job's life, thousands at once; 192 bytes is
-// the heap's size class below 208, which unpacked flags once overran.
+// its handle reads) for its job's life, thousands at once: 96 bytes, the
+// settings that shape only the submitted request kept apart (and not
+// there at all when no option set one), where they once made it 208.
 func TestCallStaysSmall(t *testing.T) {
-	if n := unsafe.Sizeof(call{}); n > 192 {
-		t.Fatalf("a call is %d bytes, more than 192", n)
+	if n := unsafe.Sizeof(call{}); n > 96 {
+		t.Fatalf("a call is %d bytes, more than 96", n)
+	}
+	cl, err := newCall(callSubscribe, &engine.Config{}, settings{}, []RequestOption{WithLogs(true), OnQueueUpdate(func(Status) {})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl.s.job != nil {
+		t.Fatal("a Subscribe with no job option holds job settings")
+	}
+}
+
+// TestJobSettingsAreCopiedOnWrite: the job settings are shared by copies
+// of settings (a handle's calls start from the settings of the call that
+// made it), so an option on one call must leave the others' as they are.
+func TestJobSettingsAreCopiedOnWrite(t *testing.T) {
+	first, err := newCall(callSubscribe, &engine.Config{}, settings{}, []RequestOption{WithPriority(PriorityLow)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := newCall(callSubscribe, &engine.Config{}, first.s, []RequestOption{WithTags(map[string]string{"a": "b"}), WithPriority(PriorityNormal)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := first.s.jobs(); j.priority != PriorityLow || j.tags != "" {
+		t.Fatalf("an option on a second call changed the first's job settings: %+v", j)
+	}
+	if j := second.s.jobs(); j.priority != PriorityNormal || j.tags == "" {
+		t.Fatalf("the second call's job settings: %+v", j)
 	}
 }
