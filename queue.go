@@ -1,7 +1,6 @@
 package fal
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,34 +24,51 @@ type RequestHandle struct {
 	App       string // the app id the request was submitted to
 	RequestID string // the queue's id of the request
 
-	eng *engine.Config // how the handle's calls reach fal
-	// s holds the defaults of the handle's calls (WithLogs, WithPolling):
-	// the settings of the call that made the handle, shared, not copied
-	// (a Subscribe's handle lives as long as its wait).
-	s *settings
+	// cl is the call that made the handle: how the handle's calls reach
+	// fal, and the defaults of their settings (WithLogs, WithPolling),
+	// shared, not copied (a Subscribe's handle lives as long as its wait).
+	cl *call
 
-	// responseURL is the request's URL; ownStatus and ownCancel hold the
-	// status and cancel URLs only when they are not responseURL with "/status"
-	// and "/cancel" appended, as the queue's nearly always are: a long
-	// wait keeps one URL, not three.
-	responseURL, ownStatus, ownCancel string
+	// responseURL is the request's URL; own holds the status and cancel
+	// URLs only when they are not responseURL with "/status" and "/cancel"
+	// appended, as the queue's nearly always are: a long wait keeps one
+	// URL, not three.
+	responseURL string
+	own         *ownURLs
 }
 
+// ownURLs are a handle's status and cancel URLs where they are its own
+// ("" for the one that is not).
+type ownURLs struct{ status, cancel string }
+
 // statusURL is the request's status URL.
-func (h *RequestHandle) statusURL() string { return cmp.Or(h.ownStatus, h.responseURL+"/status") }
+func (h *RequestHandle) statusURL() string {
+	if h.own != nil && h.own.status != "" {
+		return h.own.status
+	}
+	return h.responseURL + "/status"
+}
 
 // cancelURL is the request's cancel URL.
-func (h *RequestHandle) cancelURL() string { return cmp.Or(h.ownCancel, h.responseURL+"/cancel") }
+func (h *RequestHandle) cancelURL() string {
+	if h.own != nil && h.own.cancel != "" {
+		return h.own.cancel
+	}
+	return h.responseURL + "/cancel"
+}
 
 // setURLs sets the handle's URLs, keeping the status and cancel URLs only
 // when they differ from the response URL's.
 func (h *RequestHandle) setURLs(response, status, cancel string) {
-	h.responseURL, h.ownStatus, h.ownCancel = response, status, cancel
+	h.responseURL, h.own = response, nil
 	if isJoin(status, response, "/status") {
-		h.ownStatus = ""
+		status = ""
 	}
 	if isJoin(cancel, response, "/cancel") {
-		h.ownCancel = ""
+		cancel = ""
+	}
+	if status != "" || cancel != "" {
+		h.own = &ownURLs{status: status, cancel: cancel}
 	}
 	// The response URL ends with the id (…/requests/{id}): the id is kept
 	// as its tail rather than as a string of its own.
@@ -135,7 +151,7 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 	} else {
 		// The id cannot be parsed (e.g. a raw "alias" id): the URLs the
 		// queue returned are all we have, and they must be ours.
-		h = &RequestHandle{App: app, RequestID: sb.RequestID, eng: cl.eng, s: &cl.s}
+		h = &RequestHandle{App: app, RequestID: sb.RequestID, cl: cl}
 	}
 	// The queue's URLs where they are ours, else those built from the id
 	// (made only when needed: the queue nearly always returns all three).
@@ -163,10 +179,10 @@ func (c *Client) submit(ctx context.Context, cl *call, app string, input any) (*
 func (h *RequestHandle) adopt(dst *string, raw string) {
 	switch {
 	case raw == "":
-	case engine.Under(raw, h.eng.Hosts.Queue):
+	case engine.Under(raw, h.cl.eng.Hosts.Queue):
 		*dst = raw
 	default:
-		h.eng.Debug(context.Background(), "fal: ignoring a queue URL outside the queue host",
+		h.cl.eng.Debug(context.Background(), "fal: ignoring a queue URL outside the queue host",
 			slog.String("url", engine.RedactURL(raw)), slog.String("request_id", h.RequestID))
 	}
 }
@@ -195,7 +211,7 @@ func (cl *call) handle(app, requestID string) (*RequestHandle, error) {
 		return nil, err
 	}
 	return &RequestHandle{
-		App: app, RequestID: requestID, eng: cl.eng, s: &cl.s,
+		App: app, RequestID: requestID, cl: cl,
 		responseURL: engine.Join(cl.eng.Hosts.Queue, id.Base(), "requests", requestID),
 	}, nil
 }
@@ -256,10 +272,10 @@ func (c *Client) Cancel(ctx context.Context, app, requestID string, opts ...Requ
 
 // newCall starts a call of kind on the handle, with its defaults and opts.
 func (h *RequestHandle) newCall(kind callKind, opts []RequestOption) (*call, error) {
-	if h == nil || h.eng == nil {
+	if h == nil || h.cl == nil {
 		return nil, falerr.New("the RequestHandle is nil or was not made by Submit or Client.Handle")
 	}
-	return newCall(kind, h.eng, *h.s, opts)
+	return newCall(kind, h.cl.eng, h.cl.s, opts)
 }
 
 // Status fetches the request's current state once. With WithLogs(true) the

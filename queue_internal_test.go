@@ -25,3 +25,25 @@ func TestHandleKeepsTheIDInTheResponseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestHandleKeepsOnlyItsOwnURLs: the status and cancel URLs the queue
+// gives are kept only where they are not the response URL's own, and the
+// handle's calls use them.
+func TestHandleKeepsOnlyItsOwnURLs(t *testing.T) {
+	const resp = "https://queue.fal.run/fal-ai/x/requests/r1"
+	h := &RequestHandle{RequestID: "r1"}
+	h.setURLs(resp, resp+"/status", resp+"/cancel")
+	if h.own != nil || h.statusURL() != resp+"/status" || h.cancelURL() != resp+"/cancel" {
+		t.Fatalf("the usual URLs: own %+v, status %s, cancel %s", h.own, h.statusURL(), h.cancelURL())
+	}
+	const status = "https://queue.fal.run/fal-ai/x/requests/r1/state"
+	h.setURLs(resp, status, resp+"/cancel")
+	if h.own == nil || h.own.cancel != "" || h.statusURL() != status || h.cancelURL() != resp+"/cancel" {
+		t.Fatalf("a status URL of its own: own %+v, status %s, cancel %s", h.own, h.statusURL(), h.cancelURL())
+	}
+	const cancel = "https://queue.fal.run/fal-ai/x/requests/r1/stop"
+	h.setURLs(resp, resp+"/status", cancel)
+	if h.own == nil || h.own.status != "" || h.statusURL() != resp+"/status" || h.cancelURL() != cancel {
+		t.Fatalf("a cancel URL of its own: own %+v, status %s, cancel %s", h.own, h.statusURL(), h.cancelURL())
+	}
+}

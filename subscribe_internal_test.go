@@ -110,13 +110,17 @@ func TestStatusStreamIdleIgnoresATrickle(t *testing.T) {
 	}
 }
 
-// TestCallStaysSmall: a waiting Subscribe keeps its call (the settings
-// its handle reads) for its job's life, thousands at once: 96 bytes, the
-// settings that shape only the submitted request kept apart (and not
-// there at all when no option set one), where they once made it 208.
+// TestCallStaysSmall: a waiting Subscribe keeps its call and its handle
+// for its job's life, thousands at once. A call is 96 bytes, the settings
+// that shape only the submitted request kept apart (and not there at all
+// when no option set one), where they once made it 208; a handle is 64,
+// its status and cancel URLs kept only when they are its own.
 func TestCallStaysSmall(t *testing.T) {
 	if n := unsafe.Sizeof(call{}); n > 96 {
 		t.Fatalf("a call is %d bytes, more than 96", n)
+	}
+	if n := unsafe.Sizeof(RequestHandle{}); n > 64 {
+		t.Fatalf("a RequestHandle is %d bytes, more than 64", n)
 	}
 	cl, err := newCall(callSubscribe, &engine.Config{}, settings{}, []RequestOption{WithLogs(true), OnQueueUpdate(func(Status) {})})
 	if err != nil {
