@@ -14,11 +14,11 @@ import "io"
 type reader struct {
 	src  io.Reader
 	buf  []byte // nil while a lazy reader is idle
-	r, w int    // buf[r:w] is read and not yet handed out
 	err  error
-	size int
+	r, w int32 // buf[r:w] is read and not yet handed out
+	size int32 // of buf (int32: a status stream holds a reader for its job's life)
 	lazy bool
-	one  [1]byte // (the small fields last: a status stream holds one)
+	one  [1]byte
 }
 
 // maxEmptyReads is how many reads in a row may return nothing before the
@@ -37,7 +37,7 @@ func (b *reader) release() {
 func (b *reader) buffered() []byte { return b.buf[b.r:b.w] }
 
 // discard hands out n buffered bytes (n <= len(b.buffered())).
-func (b *reader) discard(n int) { b.r += n }
+func (b *reader) discard(n int) { b.r += int32(n) }
 
 // fill reads more into the buffer; it returns an error only when nothing
 // was read.
@@ -58,14 +58,14 @@ func (b *reader) fill() error {
 		b.buf = make([]byte, b.size)
 	}
 	if b.r > 0 {
-		b.w = copy(b.buf, b.buf[b.r:b.w])
+		b.w = int32(copy(b.buf, b.buf[b.r:b.w]))
 		b.r = 0
 	}
-	if b.w == len(b.buf) {
+	if int(b.w) == len(b.buf) {
 		return nil // full: what is there must be handed out first
 	}
 	n, err := b.read(b.buf[b.w:])
-	b.w += n
+	b.w += int32(n)
 	return err
 }
 
@@ -109,13 +109,13 @@ func (b *reader) ReadByte() (byte, error) {
 // peek returns the next n bytes without handing them out, or fewer with
 // the error that cut them short (n must not exceed the buffer's size).
 func (b *reader) peek(n int) ([]byte, error) {
-	for b.w-b.r < n {
-		if b.buf != nil && b.r == 0 && b.w == len(b.buf) {
+	for int(b.w-b.r) < n {
+		if b.buf != nil && b.r == 0 && int(b.w) == len(b.buf) {
 			break
 		}
 		if err := b.fill(); err != nil {
 			return b.buffered(), err
 		}
 	}
-	return b.buffered()[:min(n, b.w-b.r)], nil
+	return b.buffered()[:min(n, int(b.w-b.r))], nil
 }

@@ -67,13 +67,17 @@ const DefaultBuffer = 4 << 10
 // decoder waits for the next byte without one. It suits a stream that is
 // mostly waiting, such as a queue status stream, of which thousands may
 // be open at once. The buffer only batches reads: a line or an event
-// longer than it is still read whole.
+// longer than it is still read whole. A size over maxBuffer is maxBuffer.
 func NewSizedDecoder(r io.Reader, max, size int) *Decoder {
+	size = min(size, maxBuffer)
 	if size < 16 {
 		size = 16
 	}
-	return &Decoder{r: reader{src: r, size: size, lazy: true}, max: max}
+	return &Decoder{r: reader{src: r, size: int32(size), lazy: true}, max: max}
 }
+
+// maxBuffer is the largest read buffer (reads are batched, not whole).
+const maxBuffer = 1 << 20
 
 // Next returns the next event. It returns io.EOF when the stream ends
 // cleanly, and the reader's error otherwise. An event still being built

@@ -292,10 +292,24 @@ func TestDecoderGivesUpOnAStuckReader(t *testing.T) {
 }
 
 // TestDecoderStaysSmall: a waiting Subscribe holds one decoder for its
-// job's life, thousands at once; 192 bytes is the heap's size class
-// below the next (208), so a field more costs every wait 16 bytes.
+// job's life, thousands at once; 176 bytes is a heap size class (the
+// next is 192), so a field more costs every wait 16 bytes.
 func TestDecoderStaysSmall(t *testing.T) {
-	if n := unsafe.Sizeof(Decoder{}); n > 192 {
-		t.Fatalf("a Decoder is %d bytes, more than 192", n)
+	if n := unsafe.Sizeof(Decoder{}); n > 176 {
+		t.Fatalf("a Decoder is %d bytes, more than 176", n)
+	}
+}
+
+// TestSizedDecoderBoundsItsBuffer: a read buffer asked too small or too
+// big is made 16 bytes or maxBuffer, and events still decode whole.
+func TestSizedDecoderBoundsItsBuffer(t *testing.T) {
+	for _, size := range []int{-1, 0, 1 << 40} {
+		d := NewSizedDecoder(strings.NewReader("data: "+strings.Repeat("x", 100)+"\n\n"), 0, size)
+		if d.r.size < 16 || d.r.size > maxBuffer {
+			t.Fatalf("size %d: buffer of %d bytes", size, d.r.size)
+		}
+		if ev, err := d.Next(); err != nil || len(ev.Data) != 100 {
+			t.Fatalf("size %d: %q, %v", size, ev.Data, err)
+		}
 	}
 }
