@@ -72,9 +72,13 @@ func (w *idleWatch) sweep() {
 		if w.timer != nil {
 			w.timer.Reset(w.period)
 		}
-	} else if w.timer != nil {
-		w.timer.Stop()
-		w.timer, w.period = nil, 0
+	} else {
+		// Nothing left: the timer stops, and the map goes (a map keeps the
+		// size of the biggest burst it held, for the process's life).
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+		w.streams, w.timer, w.period = nil, nil, 0
 	}
 	w.mu.Unlock()
 	for _, s := range cut {

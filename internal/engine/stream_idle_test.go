@@ -54,8 +54,8 @@ func TestIdleWatchSweeps(t *testing.T) {
 	w.remove(alive)
 	now = now.Add(2 * idle)
 	w.sweep()
-	if w.timer != nil || len(w.streams) != 0 {
-		t.Fatalf("nothing left to watch, but the timer is %v and %d streams are watched", w.timer, len(w.streams))
+	if w.timer != nil || w.streams != nil {
+		t.Fatalf("nothing left to watch, but the timer is %v and the map of %d streams is kept", w.timer, len(w.streams))
 	}
 	if alive.TimedOut() {
 		t.Fatal("a stream no longer watched was cut")
