@@ -127,9 +127,6 @@ func withMethod(req *engine.Request, method string, input any) error {
 // files the app generates (X-Fal-Object-Lifecycle-Preference).
 func jobHeader(s *settings) http.Header {
 	lc := s.upload.lifecycle()
-	if s.job == nil && lc == "" {
-		return nil
-	}
 	j := s.jobs()
 	if j.hint == nil && j.startTimeout == 0 && j.priority == "" && lc == "" && !j.noStore && !j.noRetry && !j.noFallback && j.tags == "" {
 		return nil
